@@ -65,11 +65,11 @@ impl StripLargeBytes for prost_types::Any {
     }
 }
 
-/// The `google.protobuf.BytesValue` wrapper.
-impl StripLargeBytes for prost_types::BytesValue {
+/// `google.protobuf.BytesValue`, which prost represents as a plain `Vec<u8>`.
+impl StripLargeBytes for Vec<u8> {
     fn strip_large_bytes(&mut self, limit: usize) {
-        if self.value.len() > limit {
-            self.value = Vec::new();
+        if self.len() > limit {
+            self.clear();
         }
     }
 }

@@ -1,0 +1,374 @@
+//! Hosts spot-service services on one `host:port` over plain HTTP/2 (h2c), as the robot's proxy
+//! expects, with health, reflection and graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::codegen::Service;
+use tonic::codegen::http;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::service::{ServiceMetadata, SpotService};
+use crate::shutdown::shutdown_signal;
+
+/// Errors from building or running a [`ServiceRunner`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunnerError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The `host:port` that was asked for.
+        address: String,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cannot install shutdown signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    /// Reflection could not be set up from the registered descriptor sets.
+    #[cfg(feature = "reflection")]
+    #[error("invalid file descriptor set for reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// Default time allowed for in-flight calls to finish once shutdown starts (the official runner
+/// allows 3 s).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Default time allowed for each shutdown hook.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builder for a [`ServiceRunner`]; created with [`ServiceRunner::builder`].
+#[must_use]
+pub struct ServiceRunnerBuilder {
+    host: String,
+    port: u16,
+    routes: RoutesBuilder,
+    services: Vec<ServiceMetadata>,
+    health_names: Vec<&'static str>,
+    #[cfg(feature = "reflection")]
+    descriptor_sets: Vec<&'static [u8]>,
+    drain_timeout: Duration,
+    hook_timeout: Duration,
+    hooks: Vec<ShutdownHook>,
+}
+
+impl std::fmt::Debug for ServiceRunnerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceRunnerBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("services", &self.services)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("hooks", &self.hooks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceRunnerBuilder {
+    /// Interface to listen on (default `0.0.0.0`, all IPv4 interfaces; `::` for IPv6 too).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Port to listen on (default 0: the system picks a free port, see
+    /// [`ServiceRunner::local_addr`]).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Hosts a spot-service service (one made with `#[spot_service]` or another service macro).
+    pub fn add_service<S: SpotService>(mut self, service: S) -> Self {
+        self.services.push(S::METADATA);
+        self.health_names.push(S::METADATA.service_type);
+        service.add_to_routes(&mut self.routes);
+        self
+    }
+
+    /// Hosts any tonic service as is, without Spot header handling (e.g. a standard service).
+    pub fn add_tonic_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.health_names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Adds an encoded `FileDescriptorSet` to what gRPC reflection serves (the bosdyn API is
+    /// always included). `spot-service-build` writes one for your own protos.
+    #[cfg(feature = "reflection")]
+    pub fn reflection_descriptor_set(mut self, encoded: &'static [u8]) -> Self {
+        self.descriptor_sets.push(encoded);
+        self
+    }
+
+    /// Time allowed for in-flight calls once shutdown starts; calls still running after it are
+    /// dropped so shutdown never hangs (default 3 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for each shutdown hook (default 10 s).
+    pub fn hook_timeout(mut self, timeout: Duration) -> Self {
+        self.hook_timeout = timeout;
+        self
+    }
+
+    /// Runs `hook` when shutdown starts, before the server stops accepting calls (hooks run in
+    /// the order added). Typical use: unregister from the robot's directory.
+    pub fn on_shutdown<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.push(Box::new(move || Box::pin(hook())));
+        self
+    }
+
+    /// Binds the listen address and returns the runner, ready to serve.
+    pub async fn build(self) -> Result<ServiceRunner, RunnerError> {
+        let address = format_address(&self.host, self.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| RunnerError::Bind {
+                address: address.clone(),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| RunnerError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+
+        let mut routes = self.routes;
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+        for name in &self.health_names {
+            health_reporter
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
+        }
+        routes.add_service(health_service);
+
+        #[cfg(feature = "reflection")]
+        {
+            let mut builder = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET);
+            for set in &self.descriptor_sets {
+                builder = builder.register_encoded_file_descriptor_set(set);
+            }
+            routes.add_service(builder.build_v1()?);
+        }
+
+        tracing::info!(
+            address = %local_addr,
+            services = ?self.services.iter().map(|s| s.service_type).collect::<Vec<_>>(),
+            "listening (h2c)"
+        );
+        Ok(ServiceRunner {
+            listener,
+            local_addr,
+            routes,
+            services: self.services,
+            health_names: self.health_names,
+            health_reporter,
+            shutdown: CancellationToken::new(),
+            drain_timeout: self.drain_timeout,
+            hook_timeout: self.hook_timeout,
+            hooks: self.hooks,
+        })
+    }
+}
+
+fn format_address(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Hosts services on one listen address; see [`ServiceRunner::builder`].
+///
+/// ```no_run
+/// # async fn f(my_service: impl spot_service::SpotService) -> Result<(), spot_service::RunnerError> {
+/// let runner = spot_service::ServiceRunner::builder()
+///     .port(50051)
+///     .add_service(my_service)
+///     .build()
+///     .await?;
+/// println!("serving on {}", runner.local_addr());
+/// runner.run().await // until SIGINT, SIGTERM or SIGQUIT
+/// # }
+/// ```
+pub struct ServiceRunner {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    routes: RoutesBuilder,
+    services: Vec<ServiceMetadata>,
+    health_names: Vec<&'static str>,
+    health_reporter: HealthReporter,
+    shutdown: CancellationToken,
+    drain_timeout: Duration,
+    hook_timeout: Duration,
+    hooks: Vec<ShutdownHook>,
+}
+
+impl std::fmt::Debug for ServiceRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceRunner")
+            .field("local_addr", &self.local_addr)
+            .field("services", &self.services)
+            .field("drain_timeout", &self.drain_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a runner's shutdown from anywhere (cloneable).
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(CancellationToken);
+
+impl ShutdownHandle {
+    /// Starts shutdown: hooks run, in-flight calls drain, the server stops.
+    pub fn shutdown(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether shutdown has started.
+    pub fn is_shutting_down(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
+impl ServiceRunner {
+    /// Starts configuring a runner.
+    pub fn builder() -> ServiceRunnerBuilder {
+        ServiceRunnerBuilder {
+            host: "0.0.0.0".to_owned(),
+            port: 0,
+            routes: RoutesBuilder::default(),
+            services: Vec::new(),
+            health_names: Vec::new(),
+            #[cfg(feature = "reflection")]
+            descriptor_sets: Vec::new(),
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            hook_timeout: DEFAULT_HOOK_TIMEOUT,
+            hooks: Vec::new(),
+        }
+    }
+
+    /// The address actually bound (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The metadata of the hosted spot-service services.
+    pub fn services(&self) -> &[ServiceMetadata] {
+        &self.services
+    }
+
+    /// The health reporter (grpc.health.v1) of this server; every service starts SERVING.
+    pub fn health_reporter(&self) -> HealthReporter {
+        self.health_reporter.clone()
+    }
+
+    /// A handle that starts shutdown when asked.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Serves until SIGINT, SIGTERM or SIGQUIT (or a [`ShutdownHandle`]), then shuts down
+    /// gracefully.
+    pub async fn run(self) -> Result<(), RunnerError> {
+        let signal = shutdown_signal().map_err(RunnerError::Signals)?;
+        self.run_until(async move {
+            let signal = signal.await;
+            tracing::info!(?signal, "shutdown requested");
+        })
+        .await
+    }
+
+    /// Serves until `stop` resolves (or a [`ShutdownHandle`] is used), then shuts down:
+    /// health turns NOT_SERVING, shutdown hooks run, in-flight calls get the drain timeout to
+    /// finish, and the server stops.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<(), RunnerError> {
+        let server_stop = CancellationToken::new();
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let server = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(5)))
+            .add_routes(self.routes.routes())
+            .serve_with_incoming_shutdown(incoming, server_stop.clone().cancelled_owned());
+        let mut server = tokio::spawn(server);
+
+        tokio::select! {
+            () = stop => {}
+            () = self.shutdown.cancelled() => tracing::info!("shutdown requested"),
+            result = &mut server => {
+                // The server ended by itself: that is an error (it only stops when asked).
+                return match result {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(RunnerError::Serve(e)),
+                    Err(join) => std::panic::resume_unwind(join.into_panic()),
+                };
+            }
+        }
+        self.shutdown.cancel();
+
+        for name in std::iter::once("").chain(self.health_names.iter().copied()) {
+            self.health_reporter
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        for hook in self.hooks {
+            if tokio::time::timeout(self.hook_timeout, hook()).await.is_err() {
+                tracing::warn!(timeout = ?self.hook_timeout, "a shutdown hook timed out");
+            }
+        }
+
+        server_stop.cancel();
+        match tokio::time::timeout(self.drain_timeout, &mut server).await {
+            Ok(Ok(result)) => {
+                tracing::info!("server stopped");
+                result.map_err(RunnerError::Serve)
+            }
+            Ok(Err(join)) => std::panic::resume_unwind(join.into_panic()),
+            Err(_) => {
+                tracing::warn!(
+                    timeout = ?self.drain_timeout,
+                    "calls still in flight after the drain timeout; stopping anyway"
+                );
+                server.abort();
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! What a hosted Spot service is: gRPC routes plus the metadata a directory registration needs.
+
+use tonic::service::RoutesBuilder;
+
+/// The largest gRPC message spot-service servers and clients send or accept: 100 MiB, like the
+/// official Python SDK (tonic's 4 MiB default is too small for images).
+pub const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;
+
+/// The facts about a service that the robot's directory needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ServiceMetadata {
+    /// Directory name, unique on the robot (e.g. `"announce-service"`).
+    pub name: &'static str,
+    /// Full gRPC service name (e.g. `"announce.AnnounceService"`).
+    pub service_type: &'static str,
+    /// Authority clients use to reach the service through the robot (e.g. `"announce.spot.robot"`).
+    pub authority: &'static str,
+    /// Whether calls must carry a valid user token.
+    pub user_token_required: bool,
+}
+
+/// A gRPC service with Spot header handling, ready to be hosted by a
+/// [`ServiceRunner`](crate::ServiceRunner).
+///
+/// Implemented by `#[spot_service]` (and, later, the other service macros); you rarely implement
+/// it by hand.
+pub trait SpotService: Send + Sync + 'static {
+    /// Registration metadata.
+    const METADATA: ServiceMetadata;
+
+    /// Adds the service's gRPC routes (with spot-service's message size limits) to `routes`.
+    fn add_to_routes(self, routes: &mut RoutesBuilder);
+}

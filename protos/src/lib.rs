@@ -21,7 +21,9 @@ pub use generated::bosdyn;
 
 mod header_traits;
 
-pub use header_traits::{pack_any, SpotRequest, SpotResponse, StripLargeBytes, LARGE_BYTES_LIMIT};
+pub use header_traits::{
+    LARGE_BYTES_LIMIT, ServerFor, SpotRequest, SpotResponse, StripLargeBytes, pack_any,
+};
 
 /// Re-exported so generated glue in users' crates can name well-known types.
 pub use prost_types;

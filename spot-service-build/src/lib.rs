@@ -47,7 +47,9 @@ pub enum BuildError {
     #[error("code generation failed: {0}")]
     Io(#[from] std::io::Error),
     /// `OUT_DIR` is not set (not running from a build script) and no output directory was given.
-    #[error("OUT_DIR is not set; call this from build.rs or set an output directory with `out_dir`")]
+    #[error(
+        "OUT_DIR is not set; call this from build.rs or set an output directory with `out_dir`"
+    )]
     NoOutDir,
 }
 
@@ -218,6 +220,7 @@ impl Builder {
             &glue::GlueOptions {
                 runtime_path: &self.runtime_path,
                 files: &own,
+                servers: self.build_server,
             },
         );
         for (package, code) in glue {
@@ -225,9 +228,10 @@ impl Builder {
                 "{}.rs",
                 if package.is_empty() { "_" } else { &package }
             ));
-            let mut f = OpenOptions::new().append(true).open(&file).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("{}: {e}", file.display()))
-            })?;
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(&file)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
             f.write_all(code.as_bytes())?;
         }
         Ok(())

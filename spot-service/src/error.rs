@@ -92,7 +92,9 @@ impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Header { code, message } => write!(f, "{}: {message}", code.as_str_name()),
-            Kind::Status(status) => write!(f, "gRPC status {:?}: {}", status.code(), status.message()),
+            Kind::Status(status) => {
+                write!(f, "gRPC status {:?}: {}", status.code(), status.message())
+            }
         }
     }
 }

@@ -156,7 +156,9 @@ where
         (Outcome::InvalidRequest, Some((_, message))) => {
             tracing::info!(error = %message, "rejected an invalid request")
         }
-        (Outcome::Panicked, Some((_, message))) => tracing::error!(error = %message, "handler panicked"),
+        (Outcome::Panicked, Some((_, message))) => {
+            tracing::error!(error = %message, "handler panicked")
+        }
         (_, Some((_, message))) => tracing::warn!(error = %message, "handler failed"),
         (_, None) => {}
     });
@@ -172,7 +174,9 @@ where
     R: IntoResponseMessage<M>,
     E: Into<RpcError>,
 {
-    result.map(IntoResponseMessage::into_response_message).map_err(Into::into)
+    result
+        .map(IntoResponseMessage::into_response_message)
+        .map_err(Into::into)
 }
 
 /// A handler's success value: the response message itself or a `tonic::Response` of it.

@@ -16,6 +16,7 @@
 
 pub mod cli;
 pub mod client;
+mod connection;
 mod error;
 pub mod header;
 mod runner;
@@ -37,6 +38,7 @@ pub use spot_service_protos as proto;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::header::{IntoResponseMessage, MethodInfo, handle_unary, into_handler_result};
+    pub use crate::proto::ServerFor;
     pub use crate::service::{MAX_MESSAGE_SIZE, ServiceMetadata, SpotService};
     pub use async_trait::async_trait;
     pub use tonic;

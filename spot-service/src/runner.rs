@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::Service;
 use tonic::codegen::http;
@@ -17,6 +18,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::connection::CuttableConnection;
 use crate::service::{ServiceMetadata, SpotService};
 use crate::shutdown::shutdown_signal;
 
@@ -45,6 +47,12 @@ pub enum RunnerError {
 }
 
 type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// Name of the standard health service every runner hosts.
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+/// Name of the reflection service hosted with the `reflection` feature.
+#[cfg(feature = "reflection")]
+const REFLECTION_SERVICE: &str = "grpc.reflection.v1.ServerReflection";
 
 /// Default time allowed for in-flight calls to finish once shutdown starts (the official runner
 /// allows 3 s).
@@ -181,10 +189,17 @@ impl ServiceRunnerBuilder {
 
         #[cfg(feature = "reflection")]
         {
+            // Advertise only what is hosted, not every service of the registered files.
             let mut builder = tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET);
+                .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name(HEALTH_SERVICE)
+                .with_service_name(REFLECTION_SERVICE);
             for set in &self.descriptor_sets {
                 builder = builder.register_encoded_file_descriptor_set(set);
+            }
+            for name in &self.health_names {
+                builder = builder.with_service_name(*name);
             }
             routes.add_service(builder.build_v1()?);
         }
@@ -322,7 +337,11 @@ impl ServiceRunner {
     /// finish, and the server stops.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<(), RunnerError> {
         let server_stop = CancellationToken::new();
-        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let cut_connections = CancellationToken::new();
+        let cut = cut_connections.clone();
+        let incoming = TcpIncoming::from(self.listener)
+            .with_nodelay(Some(true))
+            .map(move |accepted| accepted.map(|tcp| CuttableConnection::new(tcp, cut.clone())));
         let server = tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(5)))
             .add_routes(self.routes.routes())
@@ -349,7 +368,10 @@ impl ServiceRunner {
                 .await;
         }
         for hook in self.hooks {
-            if tokio::time::timeout(self.hook_timeout, hook()).await.is_err() {
+            if tokio::time::timeout(self.hook_timeout, hook())
+                .await
+                .is_err()
+            {
                 tracing::warn!(timeout = ?self.hook_timeout, "a shutdown hook timed out");
             }
         }
@@ -364,8 +386,9 @@ impl ServiceRunner {
             Err(_) => {
                 tracing::warn!(
                     timeout = ?self.drain_timeout,
-                    "calls still in flight after the drain timeout; stopping anyway"
+                    "calls still in flight after the drain timeout; cutting their connections"
                 );
+                cut_connections.cancel();
                 server.abort();
                 Ok(())
             }

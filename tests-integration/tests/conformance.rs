@@ -7,12 +7,11 @@
 //! different.
 //!
 //! The official descriptors come from the Python wheel `bosdyn-api` ([`OFFICIAL_VERSION`]), read by
-//! `tests/conformance/extract_official.py` with the Python of [`sdk_python`]. The tests that mutate
+//! `python/extract_official.py` with the Python of [`sdk_python`]. The tests that mutate
 //! our own descriptors need no Python: they show that the comparison reports each kind of change.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use prost::Message as _;
@@ -21,46 +20,15 @@ use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
     FileDescriptorSet, MethodDescriptorProto, OneofDescriptorProto, ServiceDescriptorProto,
 };
-use spot_service_protos::FILE_DESCRIPTOR_SET;
+use spot_service::proto::FILE_DESCRIPTOR_SET;
+use tests_integration::python::{assert_success, run_script, sdk_python};
 
 /// The `bosdyn-api` release our `.proto` files follow.
 const OFFICIAL_VERSION: &str = "5.2.0";
 
-/// Environment variable naming a Python interpreter with the official SDK installed.
-const SDK_PYTHON_VAR: &str = "SPOT_SDK_PYTHON";
-
 // ---------------------------------------------------------------------------------------------
 // Getting the descriptor sets.
 // ---------------------------------------------------------------------------------------------
-
-/// The Python interpreter that has the official SDK: `$SPOT_SDK_PYTHON` if set, else the venv that
-/// `cargo xtask python-env` creates in `<workspace>/target/sdk-venv`.
-///
-/// # Panics
-///
-/// If neither is available, with instructions to create the venv.
-fn sdk_python() -> PathBuf {
-    if let Some(python) = std::env::var_os(SDK_PYTHON_VAR).filter(|v| !v.is_empty()) {
-        return PathBuf::from(python);
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the protos crate lives inside the workspace directory");
-    let venv = workspace.join("target").join("sdk-venv");
-    let python = if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    };
-    if python.exists() {
-        return python;
-    }
-    panic!(
-        "the official Python SDK is needed: run `cargo xtask test` (or `cargo xtask python-env`) \
-         first, or set {SDK_PYTHON_VAR} (no interpreter at {})",
-        python.display()
-    );
-}
 
 /// Our descriptors, as compiled into `spot-service-protos`.
 fn our_set() -> FileDescriptorSet {
@@ -79,41 +47,18 @@ fn official_set() -> &'static FileDescriptorSet {
     OFFICIAL.get_or_init(extract_official)
 }
 
-/// Runs `tests/conformance/extract_official.py` with [`sdk_python`] and decodes what it writes.
+/// Runs `python/extract_official.py` with [`sdk_python`] and decodes what it writes.
 fn extract_official() -> FileDescriptorSet {
-    let python = sdk_python();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("conformance")
-        .join("extract_official.py");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("official-bosdyn-api-{}.binpb", std::process::id()));
-
-    let output = Command::new(&python)
-        .arg(&script)
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "could not run {} (set {SDK_PYTHON_VAR} or run `cargo xtask python-env`): {e}",
-                python.display()
-            )
-        });
+    let output = run_script("extract_official.py", &[&out.to_string_lossy()]);
+    assert_success("extract_official.py", &output);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "`{} {} {}` failed ({}):\n{stdout}{stderr}",
-        python.display(),
-        script.display(),
-        out.display(),
-        output.status,
-    );
     let expected = format!("bosdyn-api {OFFICIAL_VERSION}:");
     assert!(
         stdout.starts_with(&expected),
         "{} must have bosdyn-api=={OFFICIAL_VERSION} installed; the extractor reported: {}",
-        python.display(),
+        sdk_python().display(),
         stdout.trim(),
     );
 

@@ -1,0 +1,17 @@
+use spot_service::proto::bosdyn::api::{RobotIdRequest, RobotIdResponse, robot_id_service_server};
+
+struct Service;
+
+#[spot_service::spot_service(
+    name = robot_id,
+    authority = "id.spot.robot",
+    user_token_required = "yes",
+    server = robot_id_service_server::RobotIdServiceServer<Service>,
+)]
+impl robot_id_service_server::RobotIdService for Service {
+    async fn get_robot_id(&self, _request: RobotIdRequest) -> spot_service::Result<RobotIdResponse> {
+        Ok(RobotIdResponse::default())
+    }
+}
+
+fn main() {}

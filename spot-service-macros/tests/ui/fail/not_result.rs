@@ -1,0 +1,12 @@
+use spot_service::proto::bosdyn::api::{RobotIdRequest, RobotIdResponse, robot_id_service_server};
+
+struct Service;
+
+#[spot_service::spot_service(name = "robot-id", authority = "id.spot.robot")]
+impl robot_id_service_server::RobotIdService for Service {
+    async fn get_robot_id(&self, _request: RobotIdRequest) -> RobotIdResponse {
+        RobotIdResponse::default()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,313 @@
+//! Measures what spot-service's header handling costs over bare tonic.
+//!
+//! Two server processes host the same trivial unary RPC (`EchoService/Echo`): one written with
+//! `#[spot_service]` (header stamping, request packing, tracing span, panic guard), one with plain
+//! tonic. A load generator drives each in turn, in alternating rounds, and the benchmark reports
+//! requests/s and server CPU time per request (from `/proc/<pid>/stat`), median over the rounds.
+//!
+//! Load: `h2load` (Debian package `nghttp2-client`; lowest client overhead) or, with
+//! `--load tonic`, a tonic client loop in this process.
+//!
+//! ```text
+//! cargo run --release -p tests-integration --bin overhead-bench -- --requests 200000
+//! ```
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use prost::Message as _;
+use spot_service::ServiceRunner;
+use spot_service::proto::bosdyn::api::RequestHeader;
+use tests_integration::proto::EchoRequest;
+use tests_integration::proto::echo_service_server::EchoServiceServer;
+use tests_integration::{BareEcho, SpotEcho, echo_client};
+
+#[derive(Debug, Parser)]
+#[command(about = "spot-service header handling overhead vs bare tonic")]
+struct Cli {
+    #[command(subcommand)]
+    serve: Option<Serve>,
+    /// Requests per measured run.
+    #[arg(long, default_value_t = 200_000)]
+    requests: u64,
+    /// Client connections.
+    #[arg(long, default_value_t = 4)]
+    connections: u32,
+    /// Concurrent streams per connection.
+    #[arg(long, default_value_t = 16)]
+    streams: u32,
+    /// Measured rounds per server (alternating); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Load generator.
+    #[arg(long, value_enum, default_value_t = Load::H2load)]
+    load: Load,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Load {
+    /// nghttp2's h2load.
+    H2load,
+    /// A tonic client loop in this process.
+    Tonic,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+enum Serve {
+    /// Internal: host the spot-service echo and print its port.
+    ServeSpot,
+    /// Internal: host the bare tonic echo and print its port.
+    ServeBare,
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    requests_per_sec: f64,
+    cpu_us_per_request: f64,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Some(serve) = cli.serve {
+        return serve_forever(serve);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(bench(&cli))
+}
+
+/// Server mode: the runtime and logging setup a real service has (INFO logs, so RPC spans are
+/// really created), port printed on stdout.
+fn serve_forever(serve: Serve) -> Result<()> {
+    spot_service::telemetry::init_tracing();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let builder = ServiceRunner::builder().host("127.0.0.1");
+        let builder = match serve {
+            Serve::ServeSpot => builder.add_service(SpotEcho),
+            Serve::ServeBare => builder.add_tonic_service(EchoServiceServer::new(BareEcho)),
+        };
+        let runner = builder.build().await?;
+        println!("PORT {}", runner.local_addr().port());
+        std::io::stdout().flush()?;
+        runner.run().await?;
+        anyhow::Ok(())
+    })
+}
+
+/// A server child process.
+struct Server {
+    name: &'static str,
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(name: &'static str, mode: &str) -> Result<Server> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg(mode)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let port = line
+        .trim()
+        .strip_prefix("PORT ")
+        .context("server did not print its port")?
+        .parse()?;
+    Ok(Server { name, child, port })
+}
+
+/// User + system CPU time of a process (all threads), from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32, ticks_per_sec: u64) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').context("stat format")? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(Duration::from_secs_f64(ticks as f64 / ticks_per_sec as f64))
+}
+
+fn clock_ticks() -> Result<u64> {
+    let out = Command::new("getconf").arg("CLK_TCK").output()?;
+    Ok(String::from_utf8(out.stdout)?.trim().parse()?)
+}
+
+fn echo_request() -> EchoRequest {
+    EchoRequest {
+        header: Some(RequestHeader {
+            request_timestamp: Some(SystemTime::now().into()),
+            client_name: "overhead-bench:load-1".into(),
+            disable_rpc_logging: false,
+        }),
+        text: "ping".into(),
+        ..Default::default()
+    }
+}
+
+/// A gRPC-framed request body for h2load.
+fn write_body(dir: &Path) -> Result<PathBuf> {
+    let message = echo_request().encode_to_vec();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    body.extend_from_slice(&message);
+    let path = dir.join("echo-request.bin");
+    std::fs::write(&path, body)?;
+    Ok(path)
+}
+
+/// Field `index` of the comma-separated h2load line starting with `prefix`, as a number.
+fn h2load_number(text: &str, prefix: &str, index: usize) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(prefix))?
+        .trim_start_matches(prefix)
+        .split(',')
+        .nth(index)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn h2load(cli: &Cli, port: u16, body: &Path) -> Result<u64> {
+    let output = Command::new("h2load")
+        .args(["-n", &cli.requests.to_string()])
+        .args(["-c", &cli.connections.to_string()])
+        .args(["-m", &cli.streams.to_string()])
+        .args(["-t", "1", "-d"])
+        .arg(body)
+        .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
+        .arg(format!(
+            "http://127.0.0.1:{port}/spot_service.testing.EchoService/Echo"
+        ))
+        .output()
+        .context("h2load not found: apt-get install nghttp2-client, or use --load tonic")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // "requests: N total, N started, N done, N succeeded, ..."
+    let succeeded = h2load_number(&text, "requests:", 3).context("no requests line")? as u64;
+    if succeeded != cli.requests {
+        bail!(
+            "h2load: only {succeeded} of {} requests succeeded:\n{text}",
+            cli.requests
+        );
+    }
+    Ok(succeeded)
+}
+
+async fn tonic_load(cli: &Cli, port: u16) -> Result<u64> {
+    let tasks = u64::from(cli.connections * cli.streams);
+    let per_task = cli.requests / tasks;
+    let mut clients = Vec::new();
+    for _ in 0..cli.connections {
+        clients.push(echo_client(format!("http://127.0.0.1:{port}")).await);
+    }
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let mut client = clients[(i % u64::from(cli.connections)) as usize].clone();
+        handles.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                client.echo(echo_request()).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for handle in handles {
+        handle.await??;
+    }
+    Ok(per_task * tasks)
+}
+
+async fn measure(cli: &Cli, server: &Server, body: &Path, ticks_per_sec: u64) -> Result<Run> {
+    let pid = server.child.id();
+    let before = cpu_time(pid, ticks_per_sec)?;
+    let start = Instant::now();
+    let requests = match cli.load {
+        Load::H2load => h2load(cli, server.port, body)?,
+        Load::Tonic => tonic_load(cli, server.port).await?,
+    };
+    let elapsed = start.elapsed();
+    let cpu = cpu_time(pid, ticks_per_sec)? - before;
+    Ok(Run {
+        requests_per_sec: requests as f64 / elapsed.as_secs_f64(),
+        cpu_us_per_request: cpu.as_secs_f64() * 1e6 / requests as f64,
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn bench(cli: &Cli) -> Result<()> {
+    let ticks_per_sec = clock_ticks()?;
+    let bare = start_server("bare tonic", "serve-bare")?;
+    let spot = start_server("spot-service", "serve-spot")?;
+    // Correctness first: both answer, and the spot one stamps CODE_OK.
+    for server in [&bare, &spot] {
+        let mut client = echo_client(format!("http://127.0.0.1:{}", server.port)).await;
+        let response = client.echo(echo_request()).await?.into_inner();
+        if response.text != "ping" {
+            bail!("{} answered {:?}", server.name, response.text);
+        }
+    }
+    let mut client = echo_client(format!("http://127.0.0.1:{}", spot.port)).await;
+    spot_service::client::check_response(client.echo(echo_request()).await?.into_inner())?;
+
+    let dir = std::env::temp_dir().join(format!("overhead-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let body = write_body(&dir)?;
+
+    // Warm-up, then alternating measured rounds.
+    for server in [&bare, &spot] {
+        measure(cli, server, &body, ticks_per_sec).await?;
+    }
+    let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..cli.rounds {
+        for (i, server) in [&bare, &spot].into_iter().enumerate() {
+            let run = measure(cli, server, &body, ticks_per_sec).await?;
+            eprintln!(
+                "round {round}: {:<12} {:>9.0} req/s {:>7.2} us CPU/request",
+                server.name, run.requests_per_sec, run.cpu_us_per_request
+            );
+            runs[i].push(run);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let summary: Vec<(f64, f64)> = runs
+        .iter()
+        .map(|r| {
+            (
+                median(r.iter().map(|x| x.requests_per_sec).collect()),
+                median(r.iter().map(|x| x.cpu_us_per_request).collect()),
+            )
+        })
+        .collect();
+    println!(
+        "load: {:?}, {} requests/run, {} connections x {} streams, median of {} rounds",
+        cli.load, cli.requests, cli.connections, cli.streams, cli.rounds
+    );
+    println!("| server | requests/s | server CPU per request |");
+    println!("|---|---|---|");
+    for (name, (rate, cpu)) in ["bare tonic", "spot-service"].iter().zip(&summary) {
+        println!("| {name} | {rate:.0} | {cpu:.2} us |");
+    }
+    let throughput_cost = (summary[0].0 / summary[1].0 - 1.0) * 100.0;
+    let cpu_cost = (summary[1].1 / summary[0].1 - 1.0) * 100.0;
+    println!(
+        "header handling overhead: {throughput_cost:+.1} % throughput, {cpu_cost:+.1} % CPU per request"
+    );
+    Ok(())
+}

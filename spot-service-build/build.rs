@@ -26,7 +26,8 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
 
 fn main() {
     let manifest = env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
-    // In the workspace the sources live in ../protos; a packaged crate carries its own copy.
+    // In the workspace the sources live in ../protos. (A published crate would have to carry a
+    // copy in ./protos, which is looked for second.)
     let candidates = [
         Path::new(&manifest).join("../protos"),
         Path::new(&manifest).join("protos"),

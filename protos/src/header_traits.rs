@@ -8,12 +8,13 @@ use crate::bosdyn::api::{RequestHeader, ResponseHeader};
 /// `ResponseHeader.request` (images and blobs would otherwise be echoed back to the client).
 pub const LARGE_BYTES_LIMIT: usize = 1024;
 
-/// A request message with a `bosdyn.api.RequestHeader header = 1` field.
+/// A request message with a `bosdyn.api.RequestHeader header` field (number 1 in every bosdyn
+/// message; the glue matches the name and type).
 ///
 /// Implemented by code that `spot-service-build` generates; never implement it by hand.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a Spot request message",
-    note = "a Spot request has a `bosdyn.api.RequestHeader header = 1;` field and is compiled with spot-service-build"
+    note = "a Spot request has a `bosdyn.api.RequestHeader header` field and is compiled with spot-service-build"
 )]
 pub trait SpotRequest: prost::Message + prost::Name + Clone + Default + 'static {
     /// The request header, if the client sent one.
@@ -25,12 +26,12 @@ pub trait SpotRequest: prost::Message + prost::Name + Clone + Default + 'static 
     fn to_logged_any(&self) -> prost_types::Any;
 }
 
-/// A response message with a `bosdyn.api.ResponseHeader header = 1` field.
+/// A response message with a `bosdyn.api.ResponseHeader header` field.
 ///
 /// Implemented by code that `spot-service-build` generates; never implement it by hand.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a Spot response message",
-    note = "a Spot response has a `bosdyn.api.ResponseHeader header = 1;` field and is compiled with spot-service-build"
+    note = "a Spot response has a `bosdyn.api.ResponseHeader header` field and is compiled with spot-service-build"
 )]
 pub trait SpotResponse: prost::Message + prost::Name + Default + 'static {
     /// The response header, if set.

@@ -28,7 +28,7 @@ pub use header_traits::{
 /// Re-exported so generated glue in users' crates can name well-known types.
 pub use prost_types;
 
-/// The encoded `FileDescriptorSet` of every bosdyn file in this crate (for gRPC reflection and
-/// for conformance checks).
+/// The encoded `FileDescriptorSet` of every bosdyn file in this crate and of the Google
+/// well-known types they import (for gRPC reflection and for conformance checks).
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/spot_descriptor_set.bin"));

@@ -183,18 +183,14 @@ impl Builder {
             None => PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::NoOutDir)?),
         };
 
-        // The descriptor set for reflection holds the compiled files and their non-bosdyn
-        // imports; the bosdyn files are served by spot-service itself.
-        let mut reflected = fds.clone();
-        reflected.file.retain(|f| {
-            own.contains(f.name())
-                || (self.target == Target::User && !f.name().starts_with("bosdyn/"))
-        });
+        // The descriptor set is self-contained (imports included, as `protoc --include_imports`
+        // writes it): reflection can then describe every type. Files registered twice (the
+        // bosdyn ones, with spot-service's own set) are served once.
         let descriptor_path = self
             .descriptor_set_path
             .clone()
             .unwrap_or_else(|| out_dir.join("spot_descriptor_set.bin"));
-        std::fs::write(&descriptor_path, reflected.encode_to_vec())?;
+        std::fs::write(&descriptor_path, fds.encode_to_vec())?;
 
         let mut config = prost_build::Config::new();
         config

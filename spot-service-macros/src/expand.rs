@@ -232,12 +232,13 @@ fn generate(
     let self_ty = &imp.self_ty;
     let unsafety = &imp.unsafety;
 
+    let grpc_name = {
+        let server = server.ty();
+        quote!(<#server as #private::tonic::server::NamedService>::NAME)
+    };
     let service_type = match &args.service_type {
         Some(service_type) => service_type.to_token_stream(),
-        None => {
-            let server = server.ty();
-            quote!(<#server as #private::tonic::server::NamedService>::NAME)
-        }
+        None => quote!(<Self as #private::SpotService>::GRPC_NAME),
     };
 
     let mut inherent_fns = Vec::new();
@@ -318,6 +319,7 @@ fn generate(
 
         #(#cfgs)*
         impl #impl_generics #private::SpotService for #self_ty #where_clause {
+            const GRPC_NAME: &'static str = #grpc_name;
             const METADATA: #private::ServiceMetadata = #private::ServiceMetadata {
                 name: #name,
                 service_type: #service_type,
@@ -429,7 +431,7 @@ fn unary_trait_fn(unary: &Unary) -> TokenStream {
         let private = private(Span::call_site());
         quote! {
             #private::MethodInfo {
-                service: <Self as #private::SpotService>::METADATA.service_type,
+                service: <Self as #private::SpotService>::GRPC_NAME,
                 method: #proto_name,
             }
         }
@@ -559,8 +561,7 @@ mod tests {
                         _,
                     >(
                         ::spot_service::__private::MethodInfo {
-                            service: <Self as ::spot_service::__private::SpotService>::METADATA
-                                .service_type,
+                            service: <Self as ::spot_service::__private::SpotService>::GRPC_NAME,
                             method: \"GetRobotId\",
                         },
                         request,
@@ -575,11 +576,12 @@ mod tests {
             }",
             // Registration metadata and routes.
             "impl ::spot_service::__private::SpotService for MyRobotId {
+                const GRPC_NAME: &'static str = <robot_id_service_server::RobotIdServiceServer<Self>
+                    as ::spot_service::__private::tonic::server::NamedService>::NAME;
                 const METADATA: ::spot_service::__private::ServiceMetadata =
                     ::spot_service::__private::ServiceMetadata {
                         name: \"robot-id\",
-                        service_type: <robot_id_service_server::RobotIdServiceServer<Self>
-                            as ::spot_service::__private::tonic::server::NamedService>::NAME,
+                        service_type: <Self as ::spot_service::__private::SpotService>::GRPC_NAME,
                         authority: \"id.spot.robot\",
                         user_token_required: true,
                     };

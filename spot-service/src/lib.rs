@@ -19,6 +19,7 @@ pub mod client;
 mod connection;
 mod error;
 pub mod header;
+pub mod health;
 mod runner;
 mod service;
 pub mod shutdown;
@@ -37,7 +38,7 @@ pub use spot_service_protos as proto;
 /// Items used by macro-generated code. Not public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::header::{IntoResponseMessage, MethodInfo, handle_unary, into_handler_result};
+    pub use crate::header::{IntoSpotResponse, MethodInfo, handle_unary, into_handler_result};
     pub use crate::proto::ServerFor;
     pub use crate::service::{MAX_MESSAGE_SIZE, ServiceMetadata, SpotService};
     pub use async_trait::async_trait;

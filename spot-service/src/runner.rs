@@ -69,7 +69,6 @@ pub struct ServiceRunnerBuilder {
     routes: RoutesBuilder,
     services: Vec<ServiceMetadata>,
     health_names: Vec<&'static str>,
-    #[cfg(feature = "reflection")]
     descriptor_sets: Vec<&'static [u8]>,
     drain_timeout: Duration,
     hook_timeout: Duration,
@@ -105,7 +104,7 @@ impl ServiceRunnerBuilder {
     /// Hosts a spot-service service (one made with `#[spot_service]` or another service macro).
     pub fn add_service<S: SpotService>(mut self, service: S) -> Self {
         self.services.push(S::METADATA);
-        self.health_names.push(S::METADATA.service_type);
+        self.health_names.push(S::GRPC_NAME);
         service.add_to_routes(&mut self.routes);
         self
     }
@@ -130,8 +129,9 @@ impl ServiceRunnerBuilder {
     }
 
     /// Adds an encoded `FileDescriptorSet` to what gRPC reflection serves (the bosdyn API is
-    /// always included). `spot-service-build` writes one for your own protos.
-    #[cfg(feature = "reflection")]
+    /// always included). `spot-service-build` writes one for your own protos: pass
+    /// `tonic::include_file_descriptor_set!("spot_descriptor_set")`. Without the `reflection`
+    /// feature this does nothing.
     pub fn reflection_descriptor_set(mut self, encoded: &'static [u8]) -> Self {
         self.descriptor_sets.push(encoded);
         self
@@ -203,6 +203,9 @@ impl ServiceRunnerBuilder {
             }
             routes.add_service(builder.build_v1()?);
         }
+
+        #[cfg(not(feature = "reflection"))]
+        let _ = &self.descriptor_sets;
 
         tracing::info!(
             address = %local_addr,
@@ -293,7 +296,6 @@ impl ServiceRunner {
             routes: RoutesBuilder::default(),
             services: Vec::new(),
             health_names: Vec::new(),
-            #[cfg(feature = "reflection")]
             descriptor_sets: Vec::new(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             hook_timeout: DEFAULT_HOOK_TIMEOUT,
@@ -352,7 +354,7 @@ impl ServiceRunner {
             () = stop => {}
             () = self.shutdown.cancelled() => tracing::info!("shutdown requested"),
             result = &mut server => {
-                // The server ended by itself: that is an error (it only stops when asked).
+                // The server stops on its own only when it fails (or panics).
                 return match result {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(e)) => Err(RunnerError::Serve(e)),

@@ -13,7 +13,8 @@ pub struct ServiceMetadata {
     pub name: &'static str,
     /// Full gRPC service name (e.g. `"announce.AnnounceService"`).
     pub service_type: &'static str,
-    /// Authority clients use to reach the service through the robot (e.g. `"announce.spot.robot"`).
+    /// Authority clients use to reach the service through the robot (e.g. `"announce.spot.robot"`,
+    /// or a bare label such as `"announce-service"` that the robot expands to that form).
     pub authority: &'static str,
     /// Whether calls must carry a valid user token.
     pub user_token_required: bool,
@@ -25,7 +26,11 @@ pub struct ServiceMetadata {
 /// Implemented by `#[spot_service]` (and, later, the other service macros); you rarely implement
 /// it by hand.
 pub trait SpotService: Send + Sync + 'static {
-    /// Registration metadata.
+    /// Full name of the gRPC service on the wire (e.g. `"announce.AnnounceService"`), used by
+    /// health checks, reflection and logs.
+    const GRPC_NAME: &'static str;
+
+    /// Registration metadata. Its `service_type` is [`Self::GRPC_NAME`] unless overridden.
     const METADATA: ServiceMetadata;
 
     /// Adds the service's gRPC routes (with spot-service's message size limits) to `routes`.

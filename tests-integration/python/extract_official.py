@@ -8,7 +8,7 @@ installed bosdyn.api package of the running interpreter without importing it or 
 those literals from the source text with a regex and ast.literal_eval, and writes them as field 1
 (`file`) of a FileDescriptorSet. It needs nothing beyond the standard library and bosdyn-api.
 On success it prints one line, "bosdyn-api <version>: <n> files -> <path>"; the conformance test
-in ../conformance.rs reads the version from it.
+in ../tests/conformance.rs reads the version from it.
 """
 
 import ast

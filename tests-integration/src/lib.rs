@@ -193,3 +193,40 @@ impl RobotIdService for FixedRobotId {
         })
     }
 }
+
+/// The test service written in the tonic shape: it takes the whole `tonic::Request` (to read
+/// metadata) and returns a `tonic::Response` carrying metadata of its own. Its directory type is
+/// overridden, which must not change its gRPC name.
+#[derive(Debug, Default, Clone)]
+pub struct MetadataEcho;
+
+#[spot_service(
+    name = "metadata-echo",
+    authority = "metadata-echo.spot.robot",
+    service_type = "testing.MetadataEcho",
+    user_token_required = false
+)]
+impl EchoService for MetadataEcho {
+    async fn echo(
+        &self,
+        request: tonic::Request<EchoRequest>,
+    ) -> Result<tonic::Response<EchoResponse>, RpcError> {
+        let caller = request
+            .metadata()
+            .get("x-caller")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("unknown")
+            .to_owned();
+        let message = request.into_inner();
+        let mut response = tonic::Response::new(EchoResponse {
+            header: None,
+            text: message.text,
+            blob_len: message.blob.len() as u64,
+        });
+        let value = format!("hello {caller}")
+            .parse()
+            .map_err(|_| RpcError::invalid_request("x-caller is not valid metadata"))?;
+        response.metadata_mut().insert("x-greeting", value);
+        Ok(response)
+    }
+}

@@ -284,3 +284,30 @@ async fn client_helpers_stamp_and_check_headers() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn tonic_shaped_handlers_keep_metadata_and_get_headers() {
+    use tests_integration::{MetadataEcho, spawn};
+    let runner = spot_service::ServiceRunner::builder()
+        .host("127.0.0.1")
+        .add_service(MetadataEcho)
+        .build()
+        .await
+        .unwrap();
+    let server = spawn(runner);
+    let mut client = echo_client(server.uri()).await;
+    let mut call = tonic::Request::new(request(Behavior::Echo, "meta"));
+    call.metadata_mut()
+        .insert("x-caller", "header-tests".parse().unwrap());
+    let response = client.echo(call).await.unwrap();
+    assert_eq!(
+        response.metadata().get("x-greeting").unwrap(),
+        "hello header-tests",
+        "metadata set by the handler reaches the client"
+    );
+    let response = response.into_inner();
+    assert_eq!(response.text, "meta");
+    assert_eq!(code(&response), Code::Ok);
+    assert!(response.header.unwrap().response_timestamp.is_some());
+    server.stop().await;
+}

@@ -81,6 +81,28 @@ async fn metadata_is_available_at_run_time() {
 }
 
 #[tokio::test]
+async fn a_directory_type_override_keeps_the_grpc_name_for_health() {
+    use spot_service::SpotService as _;
+    use tests_integration::MetadataEcho;
+    assert_eq!(MetadataEcho::GRPC_NAME, ECHO_SERVICE);
+    assert_eq!(MetadataEcho::METADATA.service_type, "testing.MetadataEcho");
+    assert!(!MetadataEcho::METADATA.user_token_required);
+    let server = spawn(
+        ServiceRunner::builder()
+            .host("127.0.0.1")
+            .add_service(MetadataEcho)
+            .build()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        health_of(server.uri(), ECHO_SERVICE).await.unwrap(),
+        ServingStatus::Serving
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn health_reports_serving_for_the_server_and_each_service() {
     let server = start_spot_echo().await;
     assert_eq!(

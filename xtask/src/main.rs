@@ -2,7 +2,8 @@
 //!
 //! - `python-env`: create `target/sdk-venv` with the official Spot Python SDK (from PyPI).
 //! - `test`: the full test suite: formatting, clippy, every crate's tests (including the
-//!   wire-compatibility tests against the Python SDK and the macro UI tests) and doc tests.
+//!   wire-compatibility tests against the Python SDK and the macro UI tests) and doc tests. Uses
+//!   the interpreter in `SPOT_SDK_PYTHON` if set, else the venv above.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -85,7 +86,11 @@ fn main() -> Result<()> {
             println!("{}", python.display());
         }
         Cmd::Test { no_lint } => {
-            let python = python_env(&root)?;
+            // An interpreter given in SPOT_SDK_PYTHON is used as is; otherwise the venv.
+            let python = match std::env::var_os("SPOT_SDK_PYTHON").filter(|p| !p.is_empty()) {
+                Some(python) => PathBuf::from(python),
+                None => python_env(&root)?,
+            };
             if !no_lint {
                 run(cargo(&root).args(["fmt", "--all", "--check"]))?;
                 run(cargo(&root).args([

@@ -19,14 +19,14 @@ use proto::announce_service_client::AnnounceServiceClient;
 use proto::announce_service_server::AnnounceService;
 use proto::{AnnounceRequest, AnnounceResponse};
 
-/// Directory name of the service (as in the official example).
-pub const DIRECTORY_NAME: &str = "announce-service";
-/// Authority clients use to reach it through the robot (as in the official example).
-pub const AUTHORITY: &str = "announce-service";
+/// Descriptors of announce.proto (and its imports), for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("spot_descriptor_set");
+
 /// What is announced when the request's message is empty.
 pub const DEFAULT_ANNOUNCEMENT: &str = "DEFAULT ANNOUNCEMENT!";
 
-/// The announce service.
+/// The announce service. Its directory name and authority are the official example's
+/// (`announce-service`); read them at run time from `<Announcer as SpotService>::METADATA`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Announcer;
 

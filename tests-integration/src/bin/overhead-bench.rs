@@ -46,6 +46,9 @@ struct Cli {
     /// Load generator.
     #[arg(long, value_enum, default_value_t = Load::H2load)]
     load: Load,
+    /// `RUST_LOG` of the server processes (a real deployment logs at `info`).
+    #[arg(long, default_value = "info")]
+    server_log: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,10 +116,10 @@ impl Drop for Server {
     }
 }
 
-fn start_server(name: &'static str, mode: &str) -> Result<Server> {
+fn start_server(name: &'static str, mode: &str, log: &str) -> Result<Server> {
     let mut child = Command::new(std::env::current_exe()?)
         .arg(mode)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", log)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
@@ -252,8 +255,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 async fn bench(cli: &Cli) -> Result<()> {
     let ticks_per_sec = clock_ticks()?;
-    let bare = start_server("bare tonic", "serve-bare")?;
-    let spot = start_server("spot-service", "serve-spot")?;
+    let bare = start_server("bare tonic", "serve-bare", &cli.server_log)?;
+    let spot = start_server("spot-service", "serve-spot", &cli.server_log)?;
     // Correctness first: both answer, and the spot one stamps CODE_OK.
     for server in [&bare, &spot] {
         let mut client = echo_client(format!("http://127.0.0.1:{}", server.port)).await;

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let runner = ServiceRunner::builder()
         .port(cli.hosting.port)
         .add_service(announce::Announcer)
+        .reflection_descriptor_set(announce::FILE_DESCRIPTOR_SET)
         .on_shutdown(|| async { tracing::info!("announce service stopping") })
         .build()
         .await?;

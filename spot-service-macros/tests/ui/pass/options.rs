@@ -25,8 +25,10 @@ impl TimeSyncService for TimeSync {
     }
 }
 
-// A single-segment trait path derives a single-segment server name, which must be in scope.
+// A single-segment trait path: the server is found through the `ServerFor` link (an import of
+// the server beside it is harmless).
 mod derived {
+    #[allow(unused_imports)]
     use spot_service::proto::bosdyn::api::robot_id_service_server::{
         RobotIdService, RobotIdServiceServer,
     };

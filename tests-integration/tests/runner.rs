@@ -86,7 +86,7 @@ async fn a_directory_type_override_keeps_the_grpc_name_for_health() {
     use tests_integration::MetadataEcho;
     assert_eq!(MetadataEcho::GRPC_NAME, ECHO_SERVICE);
     assert_eq!(MetadataEcho::METADATA.service_type, "testing.MetadataEcho");
-    assert!(!MetadataEcho::METADATA.user_token_required);
+    const { assert!(!MetadataEcho::METADATA.user_token_required) };
     let server = spawn(
         ServiceRunner::builder()
             .host("127.0.0.1")

@@ -83,31 +83,28 @@ def ok_call():
     assert packed.text == 'hello' and packed.header.client_name == CLIENT_NAME
 
 
-def handler_error():
+def raises(exc_type, call):
+    """Runs `call`, which must raise `exc_type`; returns the exception."""
     try:
-        client.echo('x', behavior=testing_pb2.BEHAVIOR_FAIL)
-    except InternalServerError as exc:
-        assert 'the sensor is unplugged' in str(exc.response.header.error.message), exc
-    else:
-        raise AssertionError('expected InternalServerError')
+        call()
+    except exc_type as exc:
+        return exc
+    raise AssertionError(f'expected {exc_type.__name__}')
+
+
+def handler_error():
+    exc = raises(InternalServerError, lambda: client.echo('x', behavior=testing_pb2.BEHAVIOR_FAIL))
+    assert exc.response.header.error.message == 'the sensor is unplugged', exc
 
 
 def invalid_request():
-    try:
-        client.echo('bad', behavior=testing_pb2.BEHAVIOR_INVALID)
-    except InvalidRequestError as exc:
-        assert exc.response.header.error.message == 'text "bad" is not allowed', exc
-    else:
-        raise AssertionError('expected InvalidRequestError')
+    exc = raises(InvalidRequestError, lambda: client.echo('bad', behavior=testing_pb2.BEHAVIOR_INVALID))
+    assert exc.response.header.error.message == 'text "bad" is not allowed', exc
 
 
 def panic_then_serving():
-    try:
-        client.echo('kaboom', behavior=testing_pb2.BEHAVIOR_PANIC)
-    except InternalServerError as exc:
-        assert exc.response.header.error.message == 'handler panicked: boom: kaboom', exc
-    else:
-        raise AssertionError('expected InternalServerError')
+    exc = raises(InternalServerError, lambda: client.echo('kaboom', behavior=testing_pb2.BEHAVIOR_PANIC))
+    assert exc.response.header.error.message == 'handler panicked: boom: kaboom', exc
     assert client.echo('after panic').text == 'after panic'
 
 

@@ -311,3 +311,21 @@ async fn tonic_shaped_handlers_keep_metadata_and_get_headers() {
     assert!(response.header.unwrap().response_timestamp.is_some());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn messages_above_tonics_4_mib_default_are_accepted() {
+    let server = start_spot_echo().await;
+    let mut client = echo_client(server.uri()).await;
+    let blob = vec![42u8; 12 * 1024 * 1024];
+    let response = client
+        .echo(EchoRequest {
+            blob: blob.into(),
+            ..request(Behavior::Echo, "big")
+        })
+        .await
+        .expect("a 12 MiB request is within the 100 MiB limit")
+        .into_inner();
+    assert_eq!(response.blob_len, 12 * 1024 * 1024);
+    assert_eq!(code(&response), Code::Ok);
+    server.stop().await;
+}

@@ -21,7 +21,8 @@ pub struct RpcError {
 
 enum Kind {
     Header { code: Code, message: String },
-    Status(tonic::Status),
+    // Boxed: a `Status` is large, and handler results travel up several future layers.
+    Status(Box<tonic::Status>),
 }
 
 impl RpcError {
@@ -38,7 +39,7 @@ impl RpcError {
     /// Answer with this gRPC status instead of a response message.
     pub fn status(status: tonic::Status) -> Self {
         Self {
-            kind: Kind::Status(status),
+            kind: Kind::Status(Box::new(status)),
         }
     }
 
@@ -71,7 +72,7 @@ impl RpcError {
     pub(crate) fn into_parts(self) -> Result<(Code, String), tonic::Status> {
         match self.kind {
             Kind::Header { code, message } => Ok((code, message)),
-            Kind::Status(status) => Err(status),
+            Kind::Status(status) => Err(*status),
         }
     }
 }

@@ -343,7 +343,10 @@ impl ServiceRunner {
         let cut = cut_connections.clone();
         let incoming = TcpIncoming::from(self.listener)
             .with_nodelay(Some(true))
-            .map(move |accepted| accepted.map(|tcp| CuttableConnection::new(tcp, cut.clone())));
+            // A child token per connection: each connection polls its own (uncontended) node.
+            .map(move |accepted| {
+                accepted.map(|tcp| CuttableConnection::new(tcp, cut.child_token()))
+            });
         let server = tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(5)))
             .add_routes(self.routes.routes())

@@ -89,6 +89,43 @@ impl EchoService for BareEcho {
     }
 }
 
+/// The same service in plain tonic, filling the Spot response header by hand (echo, timestamps,
+/// packed request, `CODE_OK`), as a careful service without spot-service would: the benchmark's
+/// way to tell the cost of the Spot protocol (bigger responses) from the cost of the framework.
+#[derive(Debug, Default, Clone)]
+pub struct HandStampedEcho;
+
+#[tonic::async_trait]
+impl EchoService for HandStampedEcho {
+    async fn echo(
+        &self,
+        request: tonic::Request<EchoRequest>,
+    ) -> Result<tonic::Response<EchoResponse>, tonic::Status> {
+        use spot_service::proto::bosdyn::api::{CommonError, ResponseHeader, common_error::Code};
+        let received = spot_service::header::now_timestamp();
+        let request = request.into_inner();
+        let mut header = ResponseHeader {
+            request_header: request.header.clone(),
+            request_received_timestamp: Some(received),
+            response_timestamp: None,
+            error: Some(CommonError {
+                code: Code::Ok as i32,
+                message: String::new(),
+                data: None,
+            }),
+            request: Some(spot_service::proto::pack_any(&request)),
+        };
+        let response_text = request.text;
+        let blob_len = request.blob.len() as u64;
+        header.response_timestamp = Some(spot_service::header::now_timestamp());
+        Ok(tonic::Response::new(EchoResponse {
+            header: Some(header),
+            text: response_text,
+            blob_len,
+        }))
+    }
+}
+
 /// A runner serving on a loopback port in a background task.
 #[derive(Debug)]
 pub struct RunningServer {

@@ -1,9 +1,15 @@
 //! Measures what spot-service's header handling costs over bare tonic.
 //!
-//! Two server processes host the same trivial unary RPC (`EchoService/Echo`): one written with
-//! `#[spot_service]` (header stamping, request packing, tracing span, panic guard), one with plain
-//! tonic. A load generator drives each in turn, in alternating rounds, and the benchmark reports
+//! Three server processes host the same trivial unary RPC (`EchoService/Echo`):
+//! - bare tonic, answering with no header at all (the baseline);
+//! - plain tonic filling the Spot response header by hand (what the protocol itself costs: the
+//!   response carries the request header, two timestamps and the packed request);
+//! - `#[spot_service]` (header stamping, request packing, DEBUG span, panic guard, logging).
+//!
+//! A load generator drives each in turn, in alternating rounds, and the benchmark reports
 //! requests/s and server CPU time per request (from `/proc/<pid>/stat`), median over the rounds.
+//! With `taskset` available and 2+ cores, each server is pinned to core 0 and h2load to core 1,
+//! so load generator and server do not compete for a core.
 //!
 //! Load: `h2load` (Debian package `nghttp2-client`; lowest client overhead) or, with
 //! `--load tonic`, a tonic client loop in this process.
@@ -24,7 +30,7 @@ use spot_service::ServiceRunner;
 use spot_service::proto::bosdyn::api::RequestHeader;
 use tests_integration::proto::EchoRequest;
 use tests_integration::proto::echo_service_server::EchoServiceServer;
-use tests_integration::{BareEcho, SpotEcho, echo_client};
+use tests_integration::{BareEcho, HandStampedEcho, SpotEcho, echo_client};
 
 #[derive(Debug, Parser)]
 #[command(about = "spot-service header handling overhead vs bare tonic")]
@@ -65,6 +71,8 @@ enum Serve {
     ServeSpot,
     /// Internal: host the bare tonic echo and print its port.
     ServeBare,
+    /// Internal: host the hand-stamped tonic echo and print its port.
+    ServeHand,
 }
 
 /// One measured run.
@@ -93,6 +101,7 @@ fn serve_forever(serve: Serve) -> Result<()> {
         let builder = match serve {
             Serve::ServeSpot => builder.add_service(SpotEcho),
             Serve::ServeBare => builder.add_tonic_service(EchoServiceServer::new(BareEcho)),
+            Serve::ServeHand => builder.add_tonic_service(EchoServiceServer::new(HandStampedEcho)),
         };
         let runner = builder.build().await?;
         println!("PORT {}", runner.local_addr().port());
@@ -116,8 +125,24 @@ impl Drop for Server {
     }
 }
 
+/// `taskset -c <core>` when pinning is possible.
+fn pinned(core: u32, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let can_pin = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        && Command::new("taskset")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if can_pin {
+        let mut command = Command::new("taskset");
+        command.args(["-c", &core.to_string()]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
 fn start_server(name: &'static str, mode: &str, log: &str) -> Result<Server> {
-    let mut child = Command::new(std::env::current_exe()?)
+    let mut child = pinned(0, std::env::current_exe()?)
         .arg(mode)
         .env("RUST_LOG", log)
         .stdout(Stdio::piped())
@@ -185,7 +210,7 @@ fn h2load_number(text: &str, prefix: &str, index: usize) -> Option<f64> {
 }
 
 fn h2load(cli: &Cli, port: u16, body: &Path) -> Result<u64> {
-    let output = Command::new("h2load")
+    let output = pinned(1, "h2load")
         .args(["-n", &cli.requests.to_string()])
         .args(["-c", &cli.connections.to_string()])
         .args(["-m", &cli.streams.to_string()])
@@ -256,29 +281,33 @@ fn median(mut values: Vec<f64>) -> f64 {
 async fn bench(cli: &Cli) -> Result<()> {
     let ticks_per_sec = clock_ticks()?;
     let bare = start_server("bare tonic", "serve-bare", &cli.server_log)?;
+    let hand = start_server("hand-stamped", "serve-hand", &cli.server_log)?;
     let spot = start_server("spot-service", "serve-spot", &cli.server_log)?;
-    // Correctness first: both answer, and the spot one stamps CODE_OK.
-    for server in [&bare, &spot] {
+    let servers = [&bare, &hand, &spot];
+    // Correctness first: all answer, and the stamping ones answer CODE_OK.
+    for server in servers {
         let mut client = echo_client(format!("http://127.0.0.1:{}", server.port)).await;
         let response = client.echo(echo_request()).await?.into_inner();
         if response.text != "ping" {
             bail!("{} answered {:?}", server.name, response.text);
         }
     }
-    let mut client = echo_client(format!("http://127.0.0.1:{}", spot.port)).await;
-    spot_service::client::check_response(client.echo(echo_request()).await?.into_inner())?;
+    for server in [&hand, &spot] {
+        let mut client = echo_client(format!("http://127.0.0.1:{}", server.port)).await;
+        spot_service::client::check_response(client.echo(echo_request()).await?.into_inner())?;
+    }
 
     let dir = std::env::temp_dir().join(format!("overhead-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let body = write_body(&dir)?;
 
     // Warm-up, then alternating measured rounds.
-    for server in [&bare, &spot] {
+    for server in servers {
         measure(cli, server, &body, ticks_per_sec).await?;
     }
-    let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    let mut runs: [Vec<Run>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for round in 0..cli.rounds {
-        for (i, server) in [&bare, &spot].into_iter().enumerate() {
+        for (i, server) in servers.into_iter().enumerate() {
             let run = measure(cli, server, &body, ticks_per_sec).await?;
             eprintln!(
                 "round {round}: {:<12} {:>9.0} req/s {:>7.2} us CPU/request",
@@ -304,13 +333,22 @@ async fn bench(cli: &Cli) -> Result<()> {
     );
     println!("| server | requests/s | server CPU per request |");
     println!("|---|---|---|");
-    for (name, (rate, cpu)) in ["bare tonic", "spot-service"].iter().zip(&summary) {
-        println!("| {name} | {rate:.0} | {cpu:.2} us |");
+    for (server, (rate, cpu)) in servers.iter().zip(&summary) {
+        println!("| {} | {rate:.0} | {cpu:.2} us |", server.name);
     }
-    let throughput_cost = (summary[0].0 / summary[1].0 - 1.0) * 100.0;
-    let cpu_cost = (summary[1].1 / summary[0].1 - 1.0) * 100.0;
+    let cost = |base: usize, other: usize| {
+        (
+            (summary[base].0 / summary[other].0 - 1.0) * 100.0,
+            (summary[other].1 / summary[base].1 - 1.0) * 100.0,
+        )
+    };
+    let (throughput, cpu) = cost(0, 2);
     println!(
-        "header handling overhead: {throughput_cost:+.1} % throughput, {cpu_cost:+.1} % CPU per request"
+        "spot-service vs bare tonic: {throughput:+.1} % throughput cost, {cpu:+.1} % CPU per request"
+    );
+    let (throughput, cpu) = cost(1, 2);
+    println!(
+        "spot-service vs hand-stamped headers: {throughput:+.1} % throughput cost, {cpu:+.1} % CPU per request"
     );
     Ok(())
 }

@@ -36,7 +36,7 @@ use tests_integration::{BareEcho, HandStampedEcho, SpotEcho, echo_client};
 #[command(about = "spot-service header handling overhead vs bare tonic")]
 struct Cli {
     #[command(subcommand)]
-    serve: Option<Serve>,
+    serve: Option<ServerMode>,
     /// Requests per measured run.
     #[arg(long, default_value_t = 200_000)]
     requests: u64,
@@ -66,13 +66,16 @@ enum Load {
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
-enum Serve {
+enum ServerMode {
     /// Internal: host the spot-service echo and print its port.
-    ServeSpot,
+    #[command(name = "serve-spot")]
+    Spot,
     /// Internal: host the bare tonic echo and print its port.
-    ServeBare,
+    #[command(name = "serve-bare")]
+    Bare,
     /// Internal: host the hand-stamped tonic echo and print its port.
-    ServeHand,
+    #[command(name = "serve-hand")]
+    Hand,
 }
 
 /// One measured run.
@@ -93,15 +96,15 @@ fn main() -> Result<()> {
 
 /// Server mode: the runtime and logging setup a real service has (INFO logs, so RPC spans are
 /// really created), port printed on stdout.
-fn serve_forever(serve: Serve) -> Result<()> {
+fn serve_forever(serve: ServerMode) -> Result<()> {
     spot_service::telemetry::init_tracing();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let builder = ServiceRunner::builder().host("127.0.0.1");
         let builder = match serve {
-            Serve::ServeSpot => builder.add_service(SpotEcho),
-            Serve::ServeBare => builder.add_tonic_service(EchoServiceServer::new(BareEcho)),
-            Serve::ServeHand => builder.add_tonic_service(EchoServiceServer::new(HandStampedEcho)),
+            ServerMode::Spot => builder.add_service(SpotEcho),
+            ServerMode::Bare => builder.add_tonic_service(EchoServiceServer::new(BareEcho)),
+            ServerMode::Hand => builder.add_tonic_service(EchoServiceServer::new(HandStampedEcho)),
         };
         let runner = builder.build().await?;
         println!("PORT {}", runner.local_addr().port());

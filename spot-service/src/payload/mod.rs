@@ -1,0 +1,3 @@
+//! Payloads: credentials, registration.
+
+pub mod credentials;

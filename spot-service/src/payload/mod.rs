@@ -1,3 +1,4 @@
-//! Payloads: credentials, registration.
+//! Payloads: the credentials file and registration with the robot.
 
 pub mod credentials;
+pub mod registration;

@@ -22,6 +22,7 @@ pub mod header;
 pub mod health;
 pub mod lease;
 pub mod payload;
+pub mod robot;
 mod runner;
 pub mod self_ip;
 mod service;

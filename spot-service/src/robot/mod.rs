@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+mod auth;
 mod channels;
 mod config;
 mod error;
@@ -34,6 +35,10 @@ mod token;
 use std::fmt;
 use std::sync::Arc;
 
+pub use auth::{
+    AuthClient, AuthError, DEFAULT_TOKEN_REFRESH_INTERVAL, INITIAL_REFRESH_RETRY, RefreshTimings,
+    TokenRefresher,
+};
 pub use channels::{
     AUTHORITY_DOMAIN, AuthenticatedChannel, ChannelPool, RobotChannel, normalize_authority,
 };

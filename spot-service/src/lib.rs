@@ -3,7 +3,7 @@
 //! A framework for services that run beside a Boston Dynamics Spot robot, on a payload computer
 //! such as a CORE I/O or on any machine the robot can reach.
 //!
-//! - [`spot_service`] turns the impl of a tonic service trait into a Spot service: every unary
+//! - [`macro@spot_service`] turns the impl of a tonic service trait into a Spot service: every unary
 //!   RPC gets the Spot header handling described in [`header`], and the service carries the
 //!   [`ServiceMetadata`] a directory registration needs.
 //! - [`ServiceRunner`] hosts any number of services on one `host:port` (plain h2c, as the robot's
@@ -14,9 +14,13 @@
 //!
 //! Compile your own `.proto` files with `spot-service-build` so their messages get the header glue.
 
+// Lets macro-generated code (which names `::spot_service`) be used inside this crate too.
+extern crate self as spot_service;
+
 pub mod cli;
 pub mod client;
 mod connection;
+pub mod directory;
 mod error;
 pub mod header;
 pub mod health;

@@ -19,8 +19,14 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::connection::CuttableConnection;
+use crate::directory::{
+    DirectoryKeepAlive, DirectoryRegistrationClient, KeepAliveConfig, RegistrationStatus,
+    ServiceRegistration,
+};
+use crate::proto::bosdyn::api::fault_service_client::FaultServiceClient;
 use crate::service::{ServiceMetadata, SpotService};
 use crate::shutdown::shutdown_signal;
+use tokio::sync::watch;
 
 /// Errors from building or running a [`ServiceRunner`].
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +74,7 @@ pub struct ServiceRunnerBuilder {
     port: u16,
     routes: RoutesBuilder,
     services: Vec<ServiceMetadata>,
+    service_grpc_names: Vec<&'static str>,
     health_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
     drain_timeout: Duration,
@@ -104,6 +111,7 @@ impl ServiceRunnerBuilder {
     /// Hosts a spot-service service (one made with `#[spot_service]` or another service macro).
     pub fn add_service<S: SpotService>(mut self, service: S) -> Self {
         self.services.push(S::METADATA);
+        self.service_grpc_names.push(S::GRPC_NAME);
         self.health_names.push(S::GRPC_NAME);
         service.add_to_routes(&mut self.routes);
         self
@@ -217,6 +225,7 @@ impl ServiceRunnerBuilder {
             local_addr,
             routes,
             services: self.services,
+            service_grpc_names: self.service_grpc_names,
             health_names: self.health_names,
             health_reporter,
             shutdown: CancellationToken::new(),
@@ -253,6 +262,7 @@ pub struct ServiceRunner {
     local_addr: SocketAddr,
     routes: RoutesBuilder,
     services: Vec<ServiceMetadata>,
+    service_grpc_names: Vec<&'static str>,
     health_names: Vec<&'static str>,
     health_reporter: HealthReporter,
     shutdown: CancellationToken,
@@ -295,6 +305,7 @@ impl ServiceRunner {
             port: 0,
             routes: RoutesBuilder::default(),
             services: Vec::new(),
+            service_grpc_names: Vec::new(),
             health_names: Vec::new(),
             descriptor_sets: Vec::new(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
@@ -316,6 +327,62 @@ impl ServiceRunner {
     /// The health reporter (grpc.health.v1) of this server; every service starts SERVING.
     pub fn health_reporter(&self) -> HealthReporter {
         self.health_reporter.clone()
+    }
+
+    /// Runs `hook` when shutdown starts, before the server stops accepting calls, after the hooks
+    /// given to the builder. Use it for what needs the bound port (known only after `build`).
+    pub fn on_shutdown<F, Fut>(&mut self, hook: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.push(Box::new(move || Box::pin(hook())));
+    }
+
+    /// Registers every hosted Spot service in the robot's directory at `host_ip` and this
+    /// runner's port, and keeps it registered with a [`DirectoryKeepAlive`] per service (see
+    /// there: reset at start, periodic re-registration, recovery, faults). Each service's health
+    /// follows its registration (NOT_SERVING until registered), and at shutdown every service is
+    /// unregistered before the server stops. Returns each service's registration status, in the
+    /// order the services were added.
+    pub fn keep_registered<T>(
+        &mut self,
+        client: DirectoryRegistrationClient<T>,
+        fault_client: Option<FaultServiceClient<T>>,
+        host_ip: impl Into<String>,
+        config: KeepAliveConfig,
+    ) -> Vec<watch::Receiver<RegistrationStatus>>
+    where
+        T: tonic::client::GrpcService<tonic::body::Body> + Clone + Send + 'static,
+        T::Error: Into<tonic::codegen::StdError>,
+        T::Future: Send,
+        T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+        <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+    {
+        let host_ip = host_ip.into();
+        let port = self.local_addr.port();
+        let mut keepalives = Vec::new();
+        let mut statuses = Vec::new();
+        for (metadata, grpc_name) in self.services.iter().zip(&self.service_grpc_names) {
+            let registration = ServiceRegistration::from_metadata(*metadata, host_ip.clone(), port);
+            let keepalive = DirectoryKeepAlive::spawn(
+                client.clone(),
+                fault_client.clone(),
+                registration,
+                config,
+            );
+            keepalive.report_health(self.health_reporter.clone(), *grpc_name);
+            statuses.push(keepalive.status());
+            keepalives.push(keepalive);
+        }
+        self.on_shutdown(move || async move {
+            for keepalive in keepalives {
+                if let Err(error) = keepalive.shutdown().await {
+                    tracing::warn!(%error, "could not unregister from the robot's directory");
+                }
+            }
+        });
+        statuses
     }
 
     /// A handle that starts shutdown when asked.

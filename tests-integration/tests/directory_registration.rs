@@ -1076,3 +1076,57 @@ async fn keepalive_shutdown_is_bounded_when_the_robot_hangs() {
     assert_eq!(*status.borrow(), RegistrationStatus::Stopped);
     server.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The runner keeps its services registered.
+
+#[tokio::test]
+async fn runner_keeps_its_services_registered_and_unregisters_them_on_shutdown() {
+    use spot_service::SpotService as _;
+    use tests_integration::SpotEcho;
+
+    let robot = FakeRobot::default();
+    let directory = start_robot(&robot, 0).await;
+    // Another instance left a stale entry with another port.
+    robot.put(SpotEcho::METADATA.name, 1);
+
+    let mut runner = ServiceRunner::builder()
+        .host("127.0.0.1")
+        .add_service(SpotEcho)
+        .build()
+        .await
+        .unwrap();
+    let port = runner.local_addr().port();
+    let mut statuses = runner.keep_registered(
+        client(directory.uri()).await,
+        None,
+        HOST,
+        fast(Duration::from_millis(100)),
+    );
+    let server = spawn(runner);
+    assert_eq!(statuses.len(), 1);
+    registered(&mut statuses[0]).await;
+    let (entry, endpoint) = robot.entry(SpotEcho::METADATA.name).expect("registered");
+    assert_eq!(
+        endpoint.port,
+        i32::from(port),
+        "the stale endpoint was replaced"
+    );
+    assert_eq!(endpoint.host_ip, HOST);
+    assert_eq!(entry.authority, SpotEcho::METADATA.authority);
+    eventually_health(&server.uri(), SpotEcho::GRPC_NAME, ServingStatus::Serving).await;
+
+    // The robot reboots: the entry comes back, health follows.
+    robot.wipe();
+    eventually("re-registered after the wipe", || {
+        robot.entry(SpotEcho::METADATA.name).is_some()
+    })
+    .await;
+
+    bounded("runner stops", server.stop()).await;
+    assert!(
+        robot.entry(SpotEcho::METADATA.name).is_none(),
+        "unregistered at shutdown"
+    );
+    directory.stop().await;
+}

@@ -21,6 +21,8 @@ pub mod cli;
 pub mod client;
 mod connection;
 pub mod directory;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 mod error;
 pub mod header;
 pub mod health;

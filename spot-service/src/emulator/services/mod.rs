@@ -1,0 +1,83 @@
+//! The robot services the emulator answers itself, each a `#[spot_service]` over an
+//! [`EmulatorState`]:
+//!
+//! | Service | Directory name | Authority | Token |
+//! | --- | --- | --- | --- |
+//! | [`EmulatedAuth`] (`AuthService`) | `auth` | `auth.spot.robot` | no |
+//! | [`EmulatedRobotId`] (`RobotIdService`) | `robot-id` | `id.spot.robot` | no |
+//! | [`EmulatedDirectory`] (`DirectoryService`) | `directory` | `api.spot.robot` | yes |
+//! | [`EmulatedDirectoryRegistration`] (`DirectoryRegistrationService`) | `directory-registration` | `api.spot.robot` | yes |
+//! | [`EmulatedPayloadRegistration`] (`PayloadRegistrationService`) | `payload-registration` | `payload-registration.spot.robot` | no |
+//!
+//! They answer the statuses of the official robot; failures that have no status (a malformed
+//! request) are answered with `CODE_INVALID_REQUEST` in the response header. Host them all with
+//! [`add_all`]:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use spot_service::ServiceRunner;
+//! use spot_service::emulator::services;
+//! use spot_service::emulator::state::{EmulatorConfig, EmulatorState};
+//!
+//! let state = EmulatorState::new(EmulatorConfig::default().with_user("admin", "secret"))?;
+//! let runner = services::add_all(ServiceRunner::builder().host("127.0.0.1"), &state)
+//!     .build()
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod directory;
+mod directory_registration;
+mod payload_registration;
+mod robot_id;
+
+pub use auth::EmulatedAuth;
+pub use directory::EmulatedDirectory;
+pub use directory_registration::EmulatedDirectoryRegistration;
+pub use payload_registration::EmulatedPayloadRegistration;
+pub use robot_id::EmulatedRobotId;
+
+use crate::proto::bosdyn::api::{ServiceEntry, service_entry};
+use crate::{ServiceMetadata, ServiceRunnerBuilder, SpotService};
+
+use super::state::EmulatorState;
+
+/// Adds the five emulated services, sharing `state`, to a runner.
+pub fn add_all(builder: ServiceRunnerBuilder, state: &EmulatorState) -> ServiceRunnerBuilder {
+    builder
+        .add_service(EmulatedAuth::new(state.clone()))
+        .add_service(EmulatedRobotId::new(state.clone()))
+        .add_service(EmulatedDirectory::new(state.clone()))
+        .add_service(EmulatedDirectoryRegistration::new(state.clone()))
+        .add_service(EmulatedPayloadRegistration::new(state.clone()))
+}
+
+/// The registration metadata of the five emulated services.
+pub fn builtin_metadata() -> [ServiceMetadata; 5] {
+    [
+        EmulatedAuth::METADATA,
+        EmulatedRobotId::METADATA,
+        EmulatedDirectory::METADATA,
+        EmulatedDirectoryRegistration::METADATA,
+        EmulatedPayloadRegistration::METADATA,
+    ]
+}
+
+/// The directory entries of the five emulated services, as the directory lists them (the
+/// robot's directory lists its own services too). `last_update` is left unset.
+pub fn builtin_service_entries() -> Vec<ServiceEntry> {
+    builtin_metadata()
+        .into_iter()
+        .map(|metadata| ServiceEntry {
+            name: metadata.name.to_owned(),
+            service_type: Some(service_entry::ServiceType::Type(
+                metadata.service_type.to_owned(),
+            )),
+            authority: metadata.authority.to_owned(),
+            user_token_required: metadata.user_token_required,
+            ..Default::default()
+        })
+        .collect()
+}

@@ -1,0 +1,198 @@
+//! The whole payload flow against the robot emulator, over TLS on loopback: register the payload,
+//! wait until the operator authorizes it, get its token, host a service, keep it registered in the
+//! directory, call it through the robot's proxy, survive a reboot (directory wiped), and
+//! unregister at shutdown.
+
+use std::time::Duration;
+
+use spot_service::directory::{DirectoryRegistrationClient, KeepAliveConfig, RegistrationStatus};
+use spot_service::emulator::Emulator;
+use spot_service::emulator::state::EmulatorConfig;
+use spot_service::payload::credentials::PayloadCredentials;
+use spot_service::payload::registration::{AuthorizationWait, PayloadRegistrationClient};
+use spot_service::proto::bosdyn::api::Payload;
+use spot_service::robot::{
+    DIRECTORY_REGISTRATION_AUTHORITY, PAYLOAD_REGISTRATION_AUTHORITY, ProxyError, Robot,
+    classify_status,
+};
+use spot_service::{ServiceRunner, SpotService as _};
+use tests_integration::proto::EchoRequest;
+use tests_integration::proto::echo_service_client::EchoServiceClient;
+use tests_integration::{SpotEcho, spawn};
+use tokio::sync::watch;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn bounded<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+async fn until_registered(status: &mut watch::Receiver<RegistrationStatus>) {
+    bounded(
+        "registered",
+        status.wait_for(RegistrationStatus::is_registered),
+    )
+    .await
+    .expect("status channel open");
+}
+
+async fn echo_through_robot(robot: &Robot, text: &str) -> Result<String, tonic::Status> {
+    let channel = robot
+        .intercepted(SpotEcho::METADATA.authority)
+        .await
+        .expect("TLS connection to the emulator");
+    let mut client = EchoServiceClient::new(channel);
+    let response = client
+        .echo(EchoRequest {
+            text: text.to_owned(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    spot_service::client::check_response(response.clone()).expect("CODE_OK");
+    Ok(response.text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_registers_is_authorized_hosts_a_service_and_is_called_through_the_proxy() {
+    let data = tempfile::tempdir().unwrap();
+    let emulator = Emulator::builder()
+        .config(EmulatorConfig::default().with_state_file(data.path().join("state.txt")))
+        .ca_dir(data.path())
+        .start()
+        .await
+        .unwrap();
+    let robot = Robot::new(emulator.robot_config().unwrap()).unwrap();
+
+    // 1. The payload registers itself without credentials, unauthorized.
+    let credentials =
+        PayloadCredentials::read_or_create(data.path().join("payload_guid_and_secret")).unwrap();
+    let mut registration = PayloadRegistrationClient::new(
+        robot.channel(PAYLOAD_REGISTRATION_AUTHORITY).await.unwrap(),
+    );
+    registration
+        .ensure_registered(
+            Payload {
+                guid: credentials.guid().to_owned(),
+                name: "flow test payload".into(),
+                ..Default::default()
+            },
+            credentials.secret(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !emulator
+            .state()
+            .payload(credentials.guid())
+            .unwrap()
+            .authorized
+    );
+
+    // 2. It waits; the operator authorizes it; it gets its token.
+    let waiting = {
+        let mut registration = registration.clone();
+        let credentials = credentials.clone();
+        tokio::spawn(async move {
+            let wait = AuthorizationWait {
+                poll_interval: Duration::from_millis(20),
+                ..AuthorizationWait::default()
+            };
+            registration
+                .wait_for_authorization(&credentials, &wait)
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    emulator
+        .state()
+        .authorize_payload(credentials.guid())
+        .unwrap();
+    let token = bounded("authorized", waiting).await.unwrap().unwrap();
+    robot.tokens().set(token.expose()).unwrap();
+
+    // 3. The service starts and keeps itself registered in the directory.
+    let mut runner = ServiceRunner::builder()
+        .host("127.0.0.1")
+        .add_service(SpotEcho)
+        .build()
+        .await
+        .unwrap();
+    let directory = DirectoryRegistrationClient::new(
+        robot
+            .intercepted(DIRECTORY_REGISTRATION_AUTHORITY)
+            .await
+            .unwrap(),
+    );
+    let interval = Duration::from_millis(200);
+    let mut statuses = runner.keep_registered(
+        directory,
+        None,
+        "127.0.0.1",
+        KeepAliveConfig {
+            initial_retry: Duration::from_millis(20),
+            ..KeepAliveConfig::with_interval(interval)
+        },
+    );
+    let service = spawn(runner);
+    until_registered(&mut statuses[0]).await;
+    let entry = emulator
+        .state()
+        .service_entry(SpotEcho::METADATA.name)
+        .expect("in the emulator's directory");
+    assert_eq!(entry.authority, SpotEcho::METADATA.authority);
+
+    // 4. A client calls it through the robot: TLS to the emulator, proxied over h2c.
+    assert_eq!(echo_through_robot(&robot, "hello").await.unwrap(), "hello");
+
+    // 5. The robot reboots: the directory is wiped, calls fail (502) until the keep-alive
+    //    registers again, within one interval.
+    emulator.state().reboot();
+    let error = echo_through_robot(&robot, "during reboot").await;
+    if let Err(status) = &error {
+        assert!(
+            matches!(
+                classify_status(status),
+                ProxyError::ServiceUnavailable { .. }
+            ),
+            "{status:?}"
+        );
+    }
+    bounded("calls succeed again after the reboot", async {
+        loop {
+            if let Ok(text) = echo_through_robot(&robot, "after reboot").await {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        emulator
+            .state()
+            .payload(credentials.guid())
+            .unwrap()
+            .authorized
+    );
+
+    // 6. Shutdown unregisters the service; calls then fail as for an unknown service.
+    bounded("service stops", service.stop()).await;
+    assert!(
+        emulator
+            .state()
+            .service_entry(SpotEcho::METADATA.name)
+            .is_none(),
+        "unregistered at shutdown"
+    );
+    let status = echo_through_robot(&robot, "gone").await.unwrap_err();
+    assert!(
+        matches!(
+            classify_status(&status),
+            ProxyError::ServiceUnavailable { .. }
+        ),
+        "{status:?}"
+    );
+    emulator.stop().await;
+}

@@ -50,6 +50,41 @@ pub struct RobotArgs {
     pub verbose: bool,
 }
 
+/// How to reach the robot: [`RobotArgs`] plus the robot's port and the CA to trust, which a real
+/// robot never needs changed (443, the Boston Dynamics root) but the emulator does.
+#[derive(Debug, Clone, Args)]
+pub struct RobotConnectionArgs {
+    #[command(flatten)]
+    /// The robot.
+    pub robot: RobotArgs,
+    /// The robot's TLS port.
+    #[arg(long, env = "SPOT_ROBOT_PORT", default_value_t = crate::robot::DEFAULT_ROBOT_PORT)]
+    pub robot_port: u16,
+    /// A CA certificate (PEM) to trust instead of the Boston Dynamics root, e.g. the
+    /// emulator's `emulator-ca.pem`.
+    #[arg(long, env = "SPOT_ROBOT_CA", value_name = "PEM_FILE")]
+    pub robot_ca: Option<std::path::PathBuf>,
+}
+
+impl RobotConnectionArgs {
+    /// The client configuration these flags describe.
+    pub fn robot_config(&self) -> Result<crate::robot::RobotConfig, crate::robot::RobotError> {
+        let trust = match &self.robot_ca {
+            Some(path) => crate::robot::Trust::CaFile(path.clone()),
+            None => crate::robot::Trust::BostonDynamicsRoot,
+        };
+        crate::robot::RobotConfig::builder(self.robot.hostname.clone())
+            .port(self.robot_port)
+            .trust(trust)
+            .build()
+    }
+
+    /// A robot connection (nothing is sent yet).
+    pub fn robot(&self) -> Result<crate::robot::Robot, crate::robot::RobotError> {
+        crate::robot::Robot::new(self.robot_config()?)
+    }
+}
+
 /// A user's robot login: `--username` and `--password`, or the environment variables
 /// `BOSDYN_CLIENT_USERNAME` and `BOSDYN_CLIENT_PASSWORD` that the official SDK reads.
 ///

@@ -1,13 +1,24 @@
 //! The announce service from the official payload self-registration example, written with
 //! spot-service: it answers with the message it received in capital letters.
 //!
-//! Binaries: `announce-service` (the server), `announce-client` (a client), and `announce-demo`
-//! (both in one process: the project's one-command demo).
+//! Binaries:
+//! - `announce-service`: hosts the service, either `local`ly or registered with a `robot` (the
+//!   payload self-registration flow: register the payload, wait for authorization, get the
+//!   payload token, register the service in the directory and keep it there);
+//! - `announce-client`: calls it `local`ly or through the `robot`;
+//! - `announce-demo`: all of it in one process against an embedded robot emulator.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use spot_service::client::{check_response, default_client_name, stamp_request};
-use spot_service::spot_service;
+use spot_service::directory::{DirectoryRegistrationClient, KeepAliveConfig};
+use spot_service::proto::bosdyn::api::directory_service_client::DirectoryServiceClient;
+use spot_service::proto::bosdyn::api::{GetServiceEntryRequest, Payload};
+use spot_service::robot::{DIRECTORY_AUTHORITY, DIRECTORY_REGISTRATION_AUTHORITY, Robot};
+use spot_service::{ServiceRunner, SpotService as _, spot_service};
 
 /// Generated from `proto/announce.proto` (no protobuf package, like the official example).
 #[allow(missing_docs)]
@@ -46,13 +57,101 @@ impl AnnounceService for Announcer {
     }
 }
 
-/// Sends `message` to the announce service at `addr` and returns the announcement.
+/// How this payload describes itself to the robot when it registers.
+pub fn payload_description() -> Payload {
+    Payload {
+        name: "Announce payload".into(),
+        description: "spot-service announce example".into(),
+        ..Default::default()
+    }
+}
+
+/// Hosts the announce service on `port` (0: any free port) until `stop` resolves or a shutdown
+/// signal arrives. With a `robot`, the service is registered in its directory at
+/// `host_ip:<port>` and kept there; it is unregistered before the server stops. `ready` is
+/// called with the bound address once the service is up.
+pub async fn serve(
+    robot: Option<&Robot>,
+    host_ip: &str,
+    port: u16,
+    ready: impl FnOnce(SocketAddr),
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let mut runner = ServiceRunner::builder()
+        .port(port)
+        .add_service(Announcer)
+        .reflection_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build()
+        .await?;
+    if let Some(robot) = robot {
+        let directory = DirectoryRegistrationClient::new(
+            robot
+                .intercepted(DIRECTORY_REGISTRATION_AUTHORITY)
+                .await
+                .context("cannot reach the robot's directory registration service")?,
+        );
+        let mut statuses =
+            runner.keep_registered(directory, None, host_ip, KeepAliveConfig::default());
+        tracing::info!(
+            name = Announcer::METADATA.name,
+            %host_ip,
+            port = runner.local_addr().port(),
+            "registering with the robot's directory"
+        );
+        ready(runner.local_addr());
+        let mut status = statuses.remove(0);
+        tokio::spawn(async move {
+            if status.wait_for(|s| s.is_registered()).await.is_ok() {
+                tracing::info!("announce service registered in the robot's directory");
+            }
+        });
+    } else {
+        ready(runner.local_addr());
+    }
+    runner.run_until(stop).await?;
+    Ok(())
+}
+
+/// Sends `message` through the robot: looks up the announce service in the directory (as the
+/// official `robot.ensure_client('announce-service')` does) and calls it at its authority.
+pub async fn announce_through_robot(robot: &Robot, message: &str) -> anyhow::Result<String> {
+    let mut directory = DirectoryServiceClient::new(robot.intercepted(DIRECTORY_AUTHORITY).await?);
+    let mut lookup = GetServiceEntryRequest {
+        header: None,
+        service_name: Announcer::METADATA.name.to_owned(),
+    };
+    stamp_request(&mut lookup, robot.client_name());
+    let entry = check_response(directory.get_service_entry(lookup).await?.into_inner())?
+        .service_entry
+        .with_context(|| {
+            format!(
+                "{} is not in the robot's directory",
+                Announcer::METADATA.name
+            )
+        })?;
+    let channel = robot.intercepted(&entry.authority).await?;
+    call(AnnounceServiceClient::new(channel), message).await
+}
+
+/// Sends `message` to the announce service at `addr` (no robot in between) and returns the
+/// announcement.
 pub async fn announce(addr: SocketAddr, message: &str) -> anyhow::Result<String> {
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
         .connect()
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to the announce service at {addr}: {e}"))?;
-    let mut client = AnnounceServiceClient::new(channel)
+    call(AnnounceServiceClient::new(channel), message).await
+}
+
+/// One Announce call with the Spot header rules.
+async fn call<T>(client: AnnounceServiceClient<T>, message: &str) -> anyhow::Result<String>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
+    let mut client = client
         .max_decoding_message_size(spot_service::MAX_MESSAGE_SIZE)
         .max_encoding_message_size(spot_service::MAX_MESSAGE_SIZE);
     let mut request = AnnounceRequest {
@@ -63,3 +162,6 @@ pub async fn announce(addr: SocketAddr, message: &str) -> anyhow::Result<String>
     let response = client.announce(request).await?.into_inner();
     Ok(check_response(response)?.message)
 }
+
+/// How long clients wait for the payload to be authorized before giving up.
+pub const CLIENT_AUTHORIZATION_LIMIT: Duration = Duration::from_secs(60);

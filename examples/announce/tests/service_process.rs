@@ -15,7 +15,7 @@ struct Service {
 
 fn start_service() -> Service {
     let mut child = Command::new(env!("CARGO_BIN_EXE_announce-service"))
-        .args(["--port", "0"])
+        .args(["local", "--port", "0"])
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -116,6 +116,83 @@ fn empty_message_gets_the_default_announcement() {
     );
     service.child.kill().unwrap();
     service.child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robot_mode_registers_through_the_emulator_and_answers_through_the_proxy() {
+    use spot_service::emulator::Emulator;
+    use spot_service::emulator::state::EmulatorConfig;
+
+    let scratch = std::env::temp_dir().join(format!("announce-robot-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let ca = scratch.join("emulator-ca.pem");
+    let emulator = Emulator::builder()
+        .config(EmulatorConfig::default().with_auto_authorize(true))
+        .write_ca(&ca)
+        .start()
+        .await
+        .unwrap();
+    let credentials = scratch.join("payload_guid_and_secret");
+    let robot_args = |port: u16| {
+        vec![
+            "127.0.0.1".to_owned(),
+            "--robot-port".to_owned(),
+            port.to_string(),
+            "--robot-ca".to_owned(),
+            ca.display().to_string(),
+            "--payload-credentials-file".to_owned(),
+            credentials.display().to_string(),
+        ]
+    };
+    let mut service = Command::new(env!("CARGO_BIN_EXE_announce-service"))
+        .arg("robot")
+        .args(robot_args(emulator.port()))
+        .args(["--host-ip", "127.0.0.1", "--port", "0"])
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("announce-service starts");
+    let registered = tokio::time::timeout(Duration::from_secs(30), async {
+        while emulator.state().service_entry("announce-service").is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if registered.is_err() {
+        let _ = service.kill();
+        panic!("announce-service did not register in the emulator's directory");
+    }
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_announce-client"))
+        .arg("robot")
+        .args(robot_args(emulator.port()))
+        .args(["--message", "through the robot"])
+        .output()
+        .await
+        .expect("announce-client runs");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "AnnounceClient received: THROUGH THE ROBOT\n"
+    );
+
+    // SIGTERM: the service unregisters before it exits.
+    Command::new("kill")
+        .args(["-TERM", &service.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || service.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        emulator.state().service_entry("announce-service").is_none(),
+        "unregistered at shutdown"
+    );
+    emulator.stop().await;
+    let _ = std::fs::remove_dir_all(&scratch);
 }
 
 #[test]

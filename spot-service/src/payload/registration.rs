@@ -82,6 +82,9 @@ pub enum PayloadRegistrationError {
         /// How long it waited.
         waited: Duration,
     },
+    /// The robot could not be reached (or its token store refused the token).
+    #[error(transparent)]
+    Connect(Box<crate::robot::RobotError>),
     /// Waiting for authorization was cancelled.
     #[error("stopped waiting for payload {guid} to be authorized")]
     Cancelled {

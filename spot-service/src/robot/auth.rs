@@ -9,10 +9,17 @@ use tokio_util::sync::CancellationToken;
 use tonic::codegen::{Body, Bytes, StdError};
 
 use crate::client::{HeaderError, check_response, default_client_name, stamp_request};
+use crate::payload::credentials::PayloadCredentials;
 use crate::payload::credentials::Secret;
+use crate::payload::registration::{
+    AuthorizationWait, PAYLOAD_REGISTRATION_AUTHORITY, PayloadRegistrationClient,
+    PayloadRegistrationError,
+};
+use crate::proto::bosdyn::api::Payload;
 use crate::proto::bosdyn::api::auth_service_client::AuthServiceClient;
 use crate::proto::bosdyn::api::{GetAuthTokenRequest, get_auth_token_response::Status};
 use crate::robot::token::TokenStore;
+use crate::robot::{AUTH_AUTHORITY, Robot, RobotChannel, RobotError};
 
 /// How often the official SDK refreshes its token (tokens last 12 hours).
 pub const DEFAULT_TOKEN_REFRESH_INTERVAL: Duration = Duration::from_secs(60 * 60);
@@ -48,6 +55,9 @@ pub enum AuthError {
     /// The robot returned a token that cannot be sent as a header.
     #[error("the robot returned an unusable token: {0}")]
     UnusableToken(String),
+    /// The robot could not be reached.
+    #[error(transparent)]
+    Connect(Box<RobotError>),
 }
 
 /// Client of `bosdyn.api.AuthService`, over any tonic transport (a robot channel for
@@ -234,5 +244,60 @@ impl TokenRefresher {
 impl Drop for TokenRefresher {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+impl Robot {
+    /// Logs in with a username and password (`GetAuthToken` at `auth.spot.robot`) and stores
+    /// the token, so every authenticated call carries it. The official `Robot.authenticate`.
+    pub async fn authenticate(&self, username: &str, password: &Secret) -> Result<(), AuthError> {
+        let channel = self
+            .channel(AUTH_AUTHORITY)
+            .await
+            .map_err(|e| AuthError::Connect(Box::new(e)))?;
+        AuthClient::new(channel)
+            .with_client_name(self.client_name())
+            .login_into(username, password, self.tokens())
+            .await
+    }
+
+    /// The payload's way in: registers `payload` with its credentials (already registered is
+    /// fine; registrations survive reboots), waits until an administrator authorizes it (logging
+    /// what to do; see [`AuthorizationWait`]), then stores its payload token. The official
+    /// self-registration flow (`register_payload` then `authenticate_from_payload_credentials`).
+    pub async fn authenticate_payload(
+        &self,
+        credentials: &PayloadCredentials,
+        mut payload: Payload,
+        wait: &AuthorizationWait,
+    ) -> Result<(), PayloadRegistrationError> {
+        let channel = self
+            .channel(PAYLOAD_REGISTRATION_AUTHORITY)
+            .await
+            .map_err(|e| PayloadRegistrationError::Connect(Box::new(e)))?;
+        let mut client =
+            PayloadRegistrationClient::new(channel).with_client_name(self.client_name());
+        credentials.guid().clone_into(&mut payload.guid);
+        client
+            .ensure_registered(payload, credentials.secret())
+            .await?;
+        let token = client.wait_for_authorization(credentials, wait).await?;
+        self.tokens()
+            .set(token.expose())
+            .map_err(|e| PayloadRegistrationError::Connect(Box::new(e)))
+    }
+
+    /// Starts refreshing this robot's token in the background (hourly by default).
+    pub async fn start_token_refresh(
+        &self,
+        timings: RefreshTimings,
+    ) -> Result<TokenRefresher, RobotError> {
+        let channel: RobotChannel = self.channel(AUTH_AUTHORITY).await?;
+        let client = AuthClient::new(channel).with_client_name(self.client_name());
+        Ok(TokenRefresher::spawn(
+            client,
+            self.tokens().clone(),
+            timings,
+        ))
     }
 }

@@ -1,10 +1,15 @@
 //! Sends one announcement and prints the answer.
 //!
-//! `announce-client local --host-ip 127.0.0.1 --port 50051 --message "hello"`
+//! ```text
+//! announce-client local --port 50051 --message "hello"
+//! announce-client robot ROBOT --payload-credentials-file FILE --message "hello"
+//! ```
 
 use std::net::{IpAddr, SocketAddr};
 
 use clap::{Parser, Subcommand};
+use spot_service::cli::{PayloadCredentialsArgs, RobotConnectionArgs};
+use spot_service::payload::registration::AuthorizationWait;
 
 /// Makes one announcement through the announce service.
 #[derive(Debug, Parser)]
@@ -28,14 +33,40 @@ enum Mode {
         #[arg(long)]
         port: u16,
     },
+    /// Call the service through a robot, authenticated with payload credentials (as the
+    /// official announce client does).
+    Robot {
+        #[command(flatten)]
+        connection: RobotConnectionArgs,
+        #[command(flatten)]
+        payload: PayloadCredentialsArgs,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     spot_service::telemetry::init_tracing();
     let cli = Cli::parse();
-    let Mode::Local { host_ip, port } = cli.mode;
-    let announcement = announce::announce(SocketAddr::new(host_ip, port), &cli.message).await?;
+    let announcement = match cli.mode {
+        Mode::Local { host_ip, port } => {
+            announce::announce(SocketAddr::new(host_ip, port), &cli.message).await?
+        }
+        Mode::Robot {
+            connection,
+            payload,
+        } => {
+            let robot = connection.robot()?;
+            let credentials = payload.credentials()?;
+            let wait = AuthorizationWait {
+                time_limit: Some(announce::CLIENT_AUTHORIZATION_LIMIT),
+                ..AuthorizationWait::default()
+            };
+            robot
+                .authenticate_payload(&credentials, announce::payload_description(), &wait)
+                .await?;
+            announce::announce_through_robot(&robot, &cli.message).await?
+        }
+    };
     println!("AnnounceClient received: {announcement}");
     Ok(())
 }

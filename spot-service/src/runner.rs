@@ -376,10 +376,13 @@ impl ServiceRunner {
             keepalives.push(keepalive);
         }
         self.on_shutdown(move || async move {
-            for keepalive in keepalives {
-                if let Err(error) = keepalive.shutdown().await {
-                    tracing::warn!(%error, "could not unregister from the robot's directory");
-                }
+            // All at once: one slow unregistration must not use up the others' time.
+            let results = futures_util::future::join_all(
+                keepalives.into_iter().map(DirectoryKeepAlive::shutdown),
+            )
+            .await;
+            for error in results.into_iter().filter_map(Result::err) {
+                tracing::warn!(%error, "could not unregister from the robot's directory");
             }
         });
         statuses

@@ -17,7 +17,7 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use spot_service::emulator::Emulator;
 use spot_service::emulator::front::CA_CERT_FILE;
-use spot_service::emulator::state::EmulatorConfig;
+use spot_service::emulator::state::{DEFAULT_NICKNAME, DEFAULT_SERIAL_NUMBER, EmulatorConfig};
 use spot_service::shutdown::shutdown_signal;
 
 /// Runs an emulated Spot robot.
@@ -43,10 +43,10 @@ struct Cli {
     #[arg(long)]
     auto_authorize: bool,
     /// The robot's serial number.
-    #[arg(long, default_value = "spot-emulator-0001")]
+    #[arg(long, default_value = DEFAULT_SERIAL_NUMBER)]
     serial_number: String,
     /// The robot's nickname.
-    #[arg(long, default_value = "emulated-spot")]
+    #[arg(long, default_value = DEFAULT_NICKNAME)]
     nickname: String,
 }
 

@@ -25,8 +25,7 @@ use crate::proto::bosdyn::api::{
 pub const DIRECTORY_REGISTRATION_SERVICE_NAME: &str = "directory-registration";
 /// The gRPC type of the robot's directory registration service.
 pub const DIRECTORY_REGISTRATION_SERVICE_TYPE: &str = "bosdyn.api.DirectoryRegistrationService";
-/// The authority under which the robot serves directory registration.
-pub const DIRECTORY_REGISTRATION_AUTHORITY: &str = "api.spot.robot";
+pub use crate::robot::DIRECTORY_REGISTRATION_AUTHORITY;
 
 /// A directory registration call that failed.
 ///

@@ -15,8 +15,7 @@ use crate::payload::credentials::{PayloadCredentials, Secret};
 use crate::proto::bosdyn::api;
 use crate::proto::bosdyn::api::payload_registration_service_client::PayloadRegistrationServiceClient;
 
-/// Authority of the payload registration service on the robot.
-pub const PAYLOAD_REGISTRATION_AUTHORITY: &str = "payload-registration.spot.robot";
+pub use crate::robot::PAYLOAD_REGISTRATION_AUTHORITY;
 
 /// Failures of payload registration calls, one variant per status the robot can answer.
 #[derive(Debug, thiserror::Error)]

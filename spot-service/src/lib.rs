@@ -24,6 +24,7 @@ pub mod directory;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 mod error;
+pub mod fault;
 pub mod header;
 pub mod health;
 pub mod lease;

@@ -15,7 +15,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use spot_service::client::{check_response, default_client_name, stamp_request};
 use spot_service::directory::{DirectoryRegistrationClient, KeepAliveConfig};
+use spot_service::fault::FAULT_SERVICE_AUTHORITY;
 use spot_service::proto::bosdyn::api::directory_service_client::DirectoryServiceClient;
+use spot_service::proto::bosdyn::api::fault_service_client::FaultServiceClient;
 use spot_service::proto::bosdyn::api::{GetServiceEntryRequest, Payload};
 use spot_service::robot::{DIRECTORY_AUTHORITY, DIRECTORY_REGISTRATION_AUTHORITY, Robot};
 use spot_service::{ServiceRunner, SpotService as _, spot_service};
@@ -90,8 +92,15 @@ pub async fn serve(
                 .await
                 .context("cannot reach the robot's directory registration service")?,
         );
+        // Registration failures show up as a service fault on the robot (and clear on success).
+        let faults = FaultServiceClient::new(
+            robot
+                .intercepted(FAULT_SERVICE_AUTHORITY)
+                .await
+                .context("cannot reach the robot's fault service")?,
+        );
         let mut statuses =
-            runner.keep_registered(directory, None, host_ip, KeepAliveConfig::default());
+            runner.keep_registered(directory, Some(faults), host_ip, KeepAliveConfig::default());
         tracing::info!(
             name = Announcer::METADATA.name,
             %host_ip,

@@ -1,5 +1,6 @@
-//! The whole emulated robot: its state, its built-in services behind the TLS front, and a
-//! background sweep of silent directory entries.
+//! The whole emulated robot: its state, its built-in services behind the TLS front (auth,
+//! robot-id, payload registration, and at `api.spot.robot` the directory, directory
+//! registration, faults and robot state), and a background sweep of silent directory entries.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,8 +13,8 @@ use tonic::service::RoutesBuilder;
 use crate::SpotService;
 use crate::emulator::front::{CaError, EmulatorCa, FrontConfig, FrontError, RunningFront};
 use crate::emulator::services::{
-    EmulatedAuth, EmulatedDirectory, EmulatedDirectoryRegistration, EmulatedPayloadRegistration,
-    EmulatedRobotId,
+    EmulatedAuth, EmulatedDirectory, EmulatedDirectoryRegistration, EmulatedFaultService,
+    EmulatedPayloadRegistration, EmulatedRobotId, EmulatedRobotState, FaultBoard,
 };
 use crate::emulator::state::{EmulatorConfig, EmulatorState, StateError};
 use crate::robot::{RobotConfig, RobotError, Trust};
@@ -120,9 +121,12 @@ impl EmulatorBuilder {
         };
         let auth = routes(&|b| EmulatedAuth::new(state.clone()).add_to_routes(b));
         let id = routes(&|b| EmulatedRobotId::new(state.clone()).add_to_routes(b));
+        let faults = FaultBoard::new();
         let api = routes(&|b| {
             EmulatedDirectory::new(state.clone()).add_to_routes(b);
             EmulatedDirectoryRegistration::new(state.clone()).add_to_routes(b);
+            EmulatedFaultService::new(faults.clone()).add_to_routes(b);
+            EmulatedRobotState::new(faults.clone()).add_to_routes(b);
         });
         let payload_registration =
             routes(&|b| EmulatedPayloadRegistration::new(state.clone()).add_to_routes(b));
@@ -155,6 +159,7 @@ impl EmulatorBuilder {
         Ok(RunningEmulator {
             front,
             state,
+            faults,
             ca,
             _stop_on_drop: stop.drop_guard(),
         })
@@ -166,6 +171,7 @@ impl EmulatorBuilder {
 pub struct RunningEmulator {
     front: RunningFront,
     state: EmulatorState,
+    faults: FaultBoard,
     ca: Arc<EmulatorCa>,
     /// Stops the sweeper when the emulator is stopped or dropped (the front stops on drop).
     _stop_on_drop: tokio_util::sync::DropGuard,
@@ -191,6 +197,11 @@ impl RunningEmulator {
     /// the operator would).
     pub fn state(&self) -> &EmulatorState {
         &self.state
+    }
+
+    /// The robot's service faults (what `GetRobotState` reports).
+    pub fn faults(&self) -> &FaultBoard {
+        &self.faults
     }
 
     /// A client configuration for this robot: its loopback address and port, trusting its CA.

@@ -30,12 +30,14 @@
 mod auth;
 mod directory;
 mod directory_registration;
+pub mod faults;
 mod payload_registration;
 mod robot_id;
 
 pub use auth::EmulatedAuth;
 pub use directory::EmulatedDirectory;
 pub use directory_registration::EmulatedDirectoryRegistration;
+pub use faults::{EmulatedFaultService, EmulatedRobotState, FaultBoard};
 pub use payload_registration::EmulatedPayloadRegistration;
 pub use robot_id::EmulatedRobotId;
 

@@ -196,3 +196,53 @@ async fn payload_registers_is_authorized_hosts_a_service_and_is_called_through_t
     );
     emulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_and_faults_are_served_behind_the_tls_front() {
+    use spot_service::fault::{FAULT_SERVICE_AUTHORITY, FaultClient, fault_id, service_fault};
+    use spot_service::lease::keepalive::{LEASE_AUTHORITY, LeaseClient};
+    use spot_service::payload::credentials::Secret;
+    use spot_service::proto::bosdyn::api::service_fault::Severity;
+
+    let emulator = Emulator::builder()
+        .config(EmulatorConfig::default().with_user("admin", "password"))
+        .start()
+        .await
+        .unwrap();
+    let robot = Robot::new(emulator.robot_config().unwrap()).unwrap();
+
+    // Without a token the lease service is out of reach, as on the robot.
+    let mut anonymous = LeaseClient::new(robot.intercepted(LEASE_AUTHORITY).await.unwrap());
+    let refused = anonymous.acquire("body").await.unwrap_err();
+    assert!(
+        refused.to_string().to_lowercase().contains("token"),
+        "{refused}"
+    );
+
+    robot
+        .authenticate("admin", &Secret::new("password"))
+        .await
+        .unwrap();
+    let mut leases = LeaseClient::new(robot.intercepted(LEASE_AUTHORITY).await.unwrap());
+    let lease = leases.acquire("body").await.unwrap();
+    assert_eq!(lease.resource(), "body");
+    let listed = leases.list_leases(true).await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.resource == "body" && r.lease_owner.is_some()),
+        "{listed:?}"
+    );
+
+    let mut faults = FaultClient::new(robot.intercepted(FAULT_SERVICE_AUTHORITY).await.unwrap());
+    faults
+        .trigger(service_fault(
+            fault_id("Camera Unplugged", "flow-test"),
+            Severity::Warn,
+            "the camera is gone",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(emulator.faults().active().len(), 1);
+    emulator.stop().await;
+}

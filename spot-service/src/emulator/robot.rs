@@ -1,6 +1,7 @@
 //! The whole emulated robot: its state, its built-in services behind the TLS front (auth,
 //! robot-id, payload registration, and at `api.spot.robot` the directory, directory
-//! registration, faults and robot state), and a background sweep of silent directory entries.
+//! registration, faults, robot state and leases), and a background sweep of silent directory
+//! entries.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use tonic::service::RoutesBuilder;
 
 use crate::SpotService;
 use crate::emulator::front::{CaError, EmulatorCa, FrontConfig, FrontError, RunningFront};
+use crate::emulator::services::lease::EmulatedLease;
 use crate::emulator::services::{
     EmulatedAuth, EmulatedDirectory, EmulatedDirectoryRegistration, EmulatedFaultService,
     EmulatedPayloadRegistration, EmulatedRobotId, EmulatedRobotState, FaultBoard,
@@ -122,11 +124,13 @@ impl EmulatorBuilder {
         let auth = routes(&|b| EmulatedAuth::new(state.clone()).add_to_routes(b));
         let id = routes(&|b| EmulatedRobotId::new(state.clone()).add_to_routes(b));
         let faults = FaultBoard::new();
+        let lease = EmulatedLease::new(state.clone());
         let api = routes(&|b| {
             EmulatedDirectory::new(state.clone()).add_to_routes(b);
             EmulatedDirectoryRegistration::new(state.clone()).add_to_routes(b);
             EmulatedFaultService::new(faults.clone()).add_to_routes(b);
             EmulatedRobotState::new(faults.clone()).add_to_routes(b);
+            lease.clone().add_to_routes(b);
         });
         let payload_registration =
             routes(&|b| EmulatedPayloadRegistration::new(state.clone()).add_to_routes(b));

@@ -19,10 +19,13 @@
 //! - [`check_lease_use_result`] (`common.common_lease_errors`) turns every status other than
 //!   `STATUS_OK` into a [`LeaseUseError`].
 //!
-//! Keeping a lease alive (`RetainLease`) needs a robot connection and is not part of this module.
+//! - [`keepalive`]: a [`LeaseClient`](keepalive::LeaseClient) for the robot's lease service and a
+//!   [`LeaseKeepAlive`](keepalive::LeaseKeepAlive) that retains a lease from a wallet (the
+//!   official `LeaseKeepAlive`).
 //!
 //! [`LeaseUseResult`]: crate::proto::bosdyn::api::LeaseUseResult
 
+pub mod keepalive;
 mod use_result;
 mod wallet;
 

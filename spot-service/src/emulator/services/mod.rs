@@ -31,6 +31,7 @@ mod auth;
 mod directory;
 mod directory_registration;
 pub mod faults;
+pub mod lease;
 mod payload_registration;
 mod robot_id;
 

@@ -35,6 +35,7 @@ pub mod self_ip;
 mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod time_sync;
 
 pub use error::{Result, RpcError};
 pub use runner::{

@@ -244,5 +244,23 @@ async fn leases_and_faults_are_served_behind_the_tls_front() {
         .await
         .unwrap();
     assert_eq!(emulator.faults().active().len(), 1);
+
+    // Time sync with the robot's clock, through the front as well.
+    let time_sync = robot
+        .start_time_sync(spot_service::time_sync::TimeSyncConfig::default())
+        .await
+        .unwrap();
+    bounded(
+        "time sync",
+        time_sync.wait_for_sync(Duration::from_secs(10)),
+    )
+    .await
+    .expect("synced with the emulated robot");
+    let skew = time_sync.clock_skew().unwrap();
+    assert!(
+        skew.magnitude() < Duration::from_millis(100),
+        "same machine, same clock: {skew}"
+    );
+    time_sync.shutdown().await;
     emulator.stop().await;
 }

@@ -1,6 +1,6 @@
 //! The whole emulated robot: its state, its built-in services behind the TLS front (auth,
 //! robot-id, payload registration, and at `api.spot.robot` the directory, directory
-//! registration, faults, robot state and leases), and a background sweep of silent directory
+//! registration, faults, robot state, leases and time sync), and a background sweep of silent directory
 //! entries.
 
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ use crate::emulator::front::{CaError, EmulatorCa, FrontConfig, FrontError, Runni
 use crate::emulator::services::lease::EmulatedLease;
 use crate::emulator::services::{
     EmulatedAuth, EmulatedDirectory, EmulatedDirectoryRegistration, EmulatedFaultService,
-    EmulatedPayloadRegistration, EmulatedRobotId, EmulatedRobotState, FaultBoard,
+    EmulatedPayloadRegistration, EmulatedRobotId, EmulatedRobotState, EmulatedTimeSync, FaultBoard,
 };
 use crate::emulator::state::{EmulatorConfig, EmulatorState, StateError};
 use crate::robot::{RobotConfig, RobotError, Trust};
@@ -125,12 +125,14 @@ impl EmulatorBuilder {
         let id = routes(&|b| EmulatedRobotId::new(state.clone()).add_to_routes(b));
         let faults = FaultBoard::new();
         let lease = EmulatedLease::new(state.clone());
+        let time_sync = EmulatedTimeSync::new();
         let api = routes(&|b| {
             EmulatedDirectory::new(state.clone()).add_to_routes(b);
             EmulatedDirectoryRegistration::new(state.clone()).add_to_routes(b);
             EmulatedFaultService::new(faults.clone()).add_to_routes(b);
             EmulatedRobotState::new(faults.clone()).add_to_routes(b);
             lease.clone().add_to_routes(b);
+            time_sync.clone().add_to_routes(b);
         });
         let payload_registration =
             routes(&|b| EmulatedPayloadRegistration::new(state.clone()).add_to_routes(b));

@@ -34,6 +34,7 @@ pub mod faults;
 pub mod lease;
 mod payload_registration;
 mod robot_id;
+pub mod time_sync;
 
 pub use auth::EmulatedAuth;
 pub use directory::EmulatedDirectory;
@@ -41,6 +42,7 @@ pub use directory_registration::EmulatedDirectoryRegistration;
 pub use faults::{EmulatedFaultService, EmulatedRobotState, FaultBoard};
 pub use payload_registration::EmulatedPayloadRegistration;
 pub use robot_id::EmulatedRobotId;
+pub use time_sync::EmulatedTimeSync;
 
 use crate::proto::bosdyn::api::{ServiceEntry, service_entry};
 use crate::{ServiceMetadata, ServiceRunnerBuilder, SpotService};

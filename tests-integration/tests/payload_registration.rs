@@ -39,6 +39,8 @@ struct Record {
 #[derive(Debug, Clone, Default)]
 struct FakePayloadRegistration {
     payloads: Arc<Mutex<HashMap<String, Record>>>,
+    /// While set, RegisterPayload fails as if the robot were unreachable.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakePayloadRegistration {
@@ -61,6 +63,11 @@ impl PayloadRegistrationService for FakePayloadRegistration {
         &self,
         request: RegisterPayloadRequest,
     ) -> spot_service::Result<RegisterPayloadResponse> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(spot_service::RpcError::status(tonic::Status::unavailable(
+                "robot rebooting",
+            )));
+        }
         let payload = request
             .payload
             .ok_or_else(|| spot_service::RpcError::invalid_request("no payload"))?;
@@ -434,4 +441,66 @@ async fn an_unreachable_robot_is_an_rpc_error() {
         matches!(&error, PayloadRegistrationError::Rpc { rpc: "GetPayloadAuthToken", status } if status.code() == tonic::Code::Unavailable),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn the_keepalive_keeps_the_payload_registered() {
+    use spot_service::payload::keepalive::{PayloadKeepAlive, PayloadKeepAliveStatus};
+    use std::sync::atomic::Ordering;
+
+    let (fake, server, client) = start().await;
+    let credentials = PayloadCredentials::generate().unwrap();
+    let keepalive = PayloadKeepAlive::spawn(
+        client,
+        payload(&credentials),
+        credentials.secret().clone(),
+        Duration::from_millis(50),
+    );
+    let mut status = keepalive.status();
+    let wait_for = |status: &mut tokio::sync::watch::Receiver<PayloadKeepAliveStatus>,
+                    what: fn(&PayloadKeepAliveStatus) -> bool| {
+        let mut status = status.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), status.wait_for(what))
+                .await
+                .expect("bounded")
+                .expect("open")
+                .clone()
+        }
+    };
+    wait_for(&mut status, |s| *s == PayloadKeepAliveStatus::Registered).await;
+    assert!(
+        fake.payloads
+            .lock()
+            .unwrap()
+            .contains_key(credentials.guid())
+    );
+
+    // The robot's payload list is reset: the payload registers again.
+    fake.payloads.lock().unwrap().clear();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !fake
+            .payloads
+            .lock()
+            .unwrap()
+            .contains_key(credentials.guid())
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("registered again within an interval");
+
+    // Unreachable: failing; reachable again: registered.
+    fake.down.store(true, Ordering::SeqCst);
+    wait_for(&mut status, |s| {
+        matches!(s, PayloadKeepAliveStatus::Failing { .. })
+    })
+    .await;
+    fake.down.store(false, Ordering::SeqCst);
+    wait_for(&mut status, |s| *s == PayloadKeepAliveStatus::Registered).await;
+
+    keepalive.shutdown().await;
+    assert_eq!(*status.borrow(), PayloadKeepAliveStatus::Stopped);
+    server.stop().await;
 }

@@ -1,4 +1,5 @@
-//! Payloads: the credentials file and registration with the robot.
+//! Payloads: the credentials file, registration with the robot, and keeping it registered.
 
 pub mod credentials;
+pub mod keepalive;
 pub mod registration;

@@ -1,7 +1,7 @@
 //! The whole emulated robot: its state, its built-in services behind the TLS front (auth,
 //! robot-id, payload registration, and at `api.spot.robot` the directory, directory
-//! registration, faults, robot state, leases and time sync), and a background sweep of silent directory
-//! entries.
+//! registration, faults, robot state, leases, power and time sync), and a background sweep of
+//! silent directory entries.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use tonic::service::RoutesBuilder;
 use crate::SpotService;
 use crate::emulator::front::{CaError, EmulatorCa, FrontConfig, FrontError, RunningFront};
 use crate::emulator::services::lease::EmulatedLease;
+use crate::emulator::services::power::EmulatedPower;
 use crate::emulator::services::{
     EmulatedAuth, EmulatedDirectory, EmulatedDirectoryRegistration, EmulatedFaultService,
     EmulatedPayloadRegistration, EmulatedRobotId, EmulatedRobotState, EmulatedTimeSync, FaultBoard,
@@ -125,6 +126,7 @@ impl EmulatorBuilder {
         let id = routes(&|b| EmulatedRobotId::new(state.clone()).add_to_routes(b));
         let faults = FaultBoard::new();
         let lease = EmulatedLease::new(state.clone());
+        let power = EmulatedPower::new(lease.clone());
         let time_sync = EmulatedTimeSync::new();
         let api = routes(&|b| {
             EmulatedDirectory::new(state.clone()).add_to_routes(b);
@@ -132,6 +134,7 @@ impl EmulatorBuilder {
             EmulatedFaultService::new(faults.clone()).add_to_routes(b);
             EmulatedRobotState::new(faults.clone()).add_to_routes(b);
             lease.clone().add_to_routes(b);
+            power.clone().add_to_routes(b);
             time_sync.clone().add_to_routes(b);
         });
         let payload_registration =

@@ -33,6 +33,7 @@ mod directory_registration;
 pub mod faults;
 pub mod lease;
 mod payload_registration;
+pub mod power;
 mod robot_id;
 pub mod time_sync;
 

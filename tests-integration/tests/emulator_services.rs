@@ -113,6 +113,10 @@ impl TempStateFile {
 impl Drop for TempStateFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        // The advisory lock file writers of the state file take.
+        let mut lock = self.0.clone().into_os_string();
+        lock.push(".lock");
+        let _ = std::fs::remove_file(lock);
     }
 }
 

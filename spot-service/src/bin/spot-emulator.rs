@@ -7,23 +7,78 @@
 //! ```
 //!
 //! Clients trust the CA it writes (`<data-dir>/emulator-ca.pem`) instead of the Boston Dynamics
-//! root. Restarting it is a reboot: the directory is empty again, payloads are remembered (in
-//! `<data-dir>/state.txt`).
+//! root. Restarting it is a reboot: the directory is empty again, payloads and unexpired tokens
+//! are remembered (in `<data-dir>/state.txt`).
+//!
+//! The operator authorizes payloads from another shell, while the emulator runs (it picks the
+//! change up from the state file), as an administrator would in a robot's admin web page:
+//!
+//! ```text
+//! spot-emulator payloads                 # registered payloads and their status
+//! spot-emulator authorize GUID           # let the payload get tokens
+//! spot-emulator revoke GUID              # withdraw that; its tokens stop being valid
+//! ```
+//!
+//! (each takes `--data-dir` like the emulator).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use spot_service::emulator::Emulator;
 use spot_service::emulator::front::CA_CERT_FILE;
-use spot_service::emulator::state::{DEFAULT_NICKNAME, DEFAULT_SERIAL_NUMBER, EmulatorConfig};
+use spot_service::emulator::state::{
+    DEFAULT_NICKNAME, DEFAULT_SERIAL_NUMBER, EmulatorConfig, EmulatorState, PayloadError,
+};
 use spot_service::shutdown::shutdown_signal;
 
-/// Runs an emulated Spot robot.
+/// Runs an emulated Spot robot, or (with a subcommand) manages its payloads.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// What to do instead of running the robot.
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Operator commands on the state file of an emulator (running or not).
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Authorize a registered payload (it may then get tokens), as in the admin web page.
+    Authorize {
+        /// The payload's GUID.
+        guid: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Withdraw a payload's authorization (its tokens stop being valid).
+    Revoke {
+        /// The payload's GUID.
+        guid: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List the registered payloads and their status.
+    Payloads {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+/// Where the emulator keeps its state.
+#[derive(Debug, clap::Args)]
+struct DataDir {
+    /// The emulator's data directory (its `--data-dir`).
+    #[arg(long, default_value = "spot-emulator-data")]
+    data_dir: PathBuf,
+}
+
+/// Running the robot.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
     /// Address to listen on (a real robot listens on all interfaces: 0.0.0.0).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -60,9 +115,14 @@ fn parse_user(text: &str, origin: &str) -> anyhow::Result<(String, String)> {
     }
 }
 
-fn config(cli: &Cli) -> anyhow::Result<EmulatorConfig> {
+/// The state file in `data_dir`.
+fn state_file(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("state.txt")
+}
+
+fn config(cli: &RunArgs) -> anyhow::Result<EmulatorConfig> {
     let mut config = EmulatorConfig::default()
-        .with_state_file(cli.data_dir.join("state.txt"))
+        .with_state_file(state_file(&cli.data_dir))
         .with_auto_authorize(cli.auto_authorize)
         .with_identity(cli.serial_number.clone(), cli.nickname.clone());
     for user in &cli.users {
@@ -88,10 +148,74 @@ fn config(cli: &Cli) -> anyhow::Result<EmulatorConfig> {
     Ok(config)
 }
 
+/// Runs an operator command on the state file (the running emulator picks the change up).
+fn operate(command: Command) -> anyhow::Result<()> {
+    let (Command::Authorize { data, .. }
+    | Command::Revoke { data, .. }
+    | Command::Payloads { data }) = &command;
+    let path = state_file(&data.data_dir);
+    if !path.exists() {
+        bail!(
+            "no emulator state file at {} (no payload registered yet, or another --data-dir?)",
+            path.display()
+        );
+    }
+    let state = EmulatorState::new(EmulatorConfig::default().with_state_file(&path))?;
+    let (guid, authorize) = match &command {
+        Command::Authorize { guid, .. } => (guid, true),
+        Command::Revoke { guid, .. } => (guid, false),
+        Command::Payloads { .. } => {
+            let payloads = state.payloads();
+            if payloads.is_empty() {
+                println!("no payload registered");
+            }
+            for info in payloads {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    info.payload.guid,
+                    if info.authorized {
+                        "authorized"
+                    } else {
+                        "waiting-for-authorization"
+                    },
+                    if info.attached {
+                        "attached"
+                    } else {
+                        "detached"
+                    },
+                    info.payload.name,
+                );
+            }
+            return Ok(());
+        }
+    };
+    let result = if authorize {
+        state.authorize_payload(guid)
+    } else {
+        state.revoke_payload(guid)
+    };
+    match result {
+        Ok(()) => {
+            println!(
+                "payload {guid} {}",
+                if authorize { "authorized" } else { "revoked" }
+            );
+            Ok(())
+        }
+        Err(PayloadError::DoesNotExist(_)) => {
+            bail!("no payload {guid} is registered (see `spot-emulator payloads`)")
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     spot_service::telemetry::init_tracing();
-    let cli = Cli::parse();
+    let Cli { command, run: cli } = Cli::parse();
+    if let Some(command) = command {
+        return operate(command);
+    }
     std::fs::create_dir_all(&cli.data_dir)
         .with_context(|| format!("cannot create {}", cli.data_dir.display()))?;
     let signal = shutdown_signal()?;

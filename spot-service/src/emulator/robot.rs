@@ -22,7 +22,8 @@ use crate::emulator::services::{
 use crate::emulator::state::{EmulatorConfig, EmulatorState, StateError};
 use crate::robot::{RobotConfig, RobotError, Trust};
 
-/// How often silent directory entries are looked for (their liveness timeouts are seconds).
+/// How often silent directory entries are dropped and the state file is checked for the
+/// operator's changes (liveness timeouts are seconds).
 const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Failures starting the emulator.
@@ -160,7 +161,13 @@ impl EmulatorBuilder {
             loop {
                 tokio::select! {
                     () = sweeper_stop.cancelled() => return,
-                    _ = tick.tick() => { sweeper_state.sweep(); }
+                    _ = tick.tick() => {
+                        sweeper_state.sweep();
+                        // Picks up the operator's `spot-emulator authorize GUID` (another process).
+                        if let Err(error) = sweeper_state.refresh_from_file() {
+                            tracing::warn!(%error, "could not refresh the emulator state file");
+                        }
+                    }
                 }
             }
         });

@@ -1,6 +1,6 @@
 //! Logins, login lockout, and the tokens the emulator issues.
 
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -36,8 +36,43 @@ pub enum AuthFailure {
 /// An issued token.
 #[derive(Debug, Clone)]
 pub(super) struct TokenRecord {
-    owner: TokenOwner,
+    pub(super) owner: TokenOwner,
     expires_at: Instant,
+    /// The same expiry in seconds since the Unix epoch (rounded down), for the state file.
+    pub(super) expires_unix: u64,
+}
+
+impl TokenRecord {
+    /// A token issued at `now` (Unix time `now_unix`), valid for `lifetime`.
+    fn new(owner: TokenOwner, now: Instant, lifetime: Duration) -> Self {
+        let expires_wall = SystemTime::now() + lifetime;
+        Self {
+            owner,
+            expires_at: now + lifetime,
+            expires_unix: expires_wall
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs(),
+        }
+    }
+
+    /// A token read from the state file, expiring at `expires_unix`; `None` if it has expired
+    /// (at `now`, Unix time `now_unix`).
+    pub(super) fn restore(
+        owner: TokenOwner,
+        expires_unix: u64,
+        now: Instant,
+        now_unix: u64,
+    ) -> Option<Self> {
+        let left = expires_unix
+            .checked_sub(now_unix)
+            .filter(|&left| left > 0)?;
+        Some(Self {
+            owner,
+            expires_at: now.checked_add(Duration::from_secs(left))?,
+            expires_unix,
+        })
+    }
 }
 
 /// Failed logins of one username.
@@ -94,17 +129,24 @@ fn valid_owner(data: &Data, token: &str, now: Instant) -> Option<TokenOwner> {
 }
 
 impl EmulatorState {
-    /// Issues a token to `owner`, valid for the configured lifetime.
+    /// Issues a token to `owner`, valid for the configured lifetime, and keeps it in the state
+    /// file if there is one (if that fails, the token is still valid until this emulator stops).
     pub(super) fn issue_token(&self, data: &mut Data, owner: TokenOwner, now: Instant) -> String {
         sweep(data, now);
         let token = new_token_value();
         data.tokens.insert(
             token.clone(),
-            TokenRecord {
-                owner,
-                expires_at: now + self.inner.config.token_lifetime,
-            },
+            TokenRecord::new(owner, now, self.inner.config.token_lifetime),
         );
+        if let Err(error) = self.persist(data, |data| {
+            Ok::<_, super::StateError>((data.payloads.clone(), ()))
+        }) {
+            tracing::warn!(
+                %error,
+                "could not keep the new token in the emulator state file: it will not survive a \
+                 restart"
+            );
+        }
         token
     }
 

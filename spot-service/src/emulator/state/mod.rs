@@ -1,6 +1,6 @@
 //! What the emulated robot remembers: its users and the tokens it issued, its service directory,
-//! and the payloads registered with it (kept in a state file, so they survive restarts like the
-//! registrations of a real robot survive reboots).
+//! and the payloads registered with it (payloads and tokens are kept in a state file, so they
+//! survive restarts like the registrations and the JWTs of a real robot survive reboots).
 //!
 //! [`EmulatorState`] is cheap to clone (clones share everything) and safe to use from any task.
 //! The emulated services ([`crate::emulator::services`]) answer RPCs from it, the TLS front routes
@@ -8,8 +8,11 @@
 //! test) uses its methods directly, e.g. [`EmulatorState::authorize_payload`] where a real
 //! robot's administrator would click "Authorize" in the admin web page.
 //!
-//! Every method takes one short lock and never waits on I/O other than rewriting the small state
-//! file after a payload change.
+//! Every method takes one short lock and never waits on I/O other than reading and rewriting the
+//! small state file after a payload change or a new token (under the file's advisory lock, which
+//! other processes hold only while they rewrite it). Another process (`spot-emulator authorize`)
+//! may change the file while the emulator runs: [`EmulatorState::refresh_from_file`] merges such
+//! changes, and every write merges them first.
 
 mod auth;
 mod directory;
@@ -76,7 +79,8 @@ pub struct EmulatorConfig {
     pub max_failed_logins: u32,
     /// How long a username stays locked out (default [`DEFAULT_LOCKOUT_DURATION`]).
     pub lockout_duration: Duration,
-    /// Where payload registrations are kept; `None` keeps them in memory only.
+    /// Where payload registrations and issued tokens are kept; `None` keeps them in memory
+    /// only.
     pub state_file: Option<PathBuf>,
     /// Whether newly registered payloads are authorized at once, without an operator.
     pub auto_authorize: bool,
@@ -139,7 +143,8 @@ impl EmulatorConfig {
         self
     }
 
-    /// Keeps payload registrations in `path` (loaded at start, rewritten on every change).
+    /// Keeps payload registrations and issued tokens in `path` (loaded at start, rewritten on
+    /// every change).
     pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
         self
@@ -190,6 +195,8 @@ struct Data {
     directory: BTreeMap<String, directory::DirectoryRecord>,
     /// Registered payloads by GUID.
     payloads: BTreeMap<String, payloads::PayloadRecord>,
+    /// The state file as last read or written (`None`: not looked at yet, or no state file).
+    file: Option<store::FileSeen>,
 }
 
 impl fmt::Debug for EmulatorState {
@@ -206,8 +213,8 @@ impl fmt::Debug for EmulatorState {
 
 impl EmulatorState {
     /// The state of a robot configured by `config`. If `config.state_file` exists, the payloads
-    /// registered in it are loaded; a missing file is an empty one (it is created on the first
-    /// payload change).
+    /// registered in it and the tokens it holds (unless expired) are loaded; a missing file is
+    /// an empty one (it is created on the first payload change or token).
     ///
     /// The directory lists the emulator's own services
     /// ([`builtin_service_entries`](crate::emulator::services::builtin_service_entries)).
@@ -216,14 +223,16 @@ impl EmulatorState {
     ///
     /// The state file exists but cannot be read or is not in the expected format.
     pub fn new(config: EmulatorConfig) -> Result<Self, StateError> {
-        let payloads = match &config.state_file {
-            Some(path) => store::load(path)?,
-            None => BTreeMap::new(),
-        };
+        let mut data = Data::default();
         if let Some(path) = &config.state_file {
+            let (contents, seen) = store::load(path)?;
+            data.payloads = contents.payloads;
+            store::adopt_tokens(&mut data, contents.tokens);
+            data.file = Some(seen);
             tracing::info!(
                 path = %path.display(),
-                payloads = payloads.len(),
+                payloads = data.payloads.len(),
+                tokens = data.tokens.len(),
                 "loaded emulator state file"
             );
         }
@@ -239,10 +248,7 @@ impl EmulatorState {
             inner: Arc::new(Inner {
                 config,
                 builtins,
-                data: Mutex::new(Data {
-                    payloads,
-                    ..Data::default()
-                }),
+                data: Mutex::new(data),
             }),
         })
     }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::proto::bosdyn::api::{Payload, SoftwareVersion};
 
 use super::auth::TokenOwner;
-use super::store::{self, StateError};
+use super::store::StateError;
 use super::{Data, EmulatorState};
 
 /// Why a payload operation failed. The first variants map to statuses of the payload
@@ -107,25 +107,26 @@ fn check_credentials<'a>(
 
 impl EmulatorState {
     /// Applies `change` to a copy of the payloads, writes the copy to the state file (if any)
-    /// and only then makes it current, so memory and file always agree.
+    /// and only then makes it current, so memory and file always agree. Changes another process
+    /// made to the file are merged first (see [`refresh_from_file`](Self::refresh_from_file)).
     fn change_payloads<T>(
         &self,
         data: &mut Data,
         change: impl FnOnce(&mut BTreeMap<String, PayloadRecord>) -> Result<T, PayloadError>,
     ) -> Result<T, PayloadError> {
-        let mut payloads = data.payloads.clone();
-        let result = change(&mut payloads)?;
-        for record in payloads.values_mut() {
-            record.sync_flags();
-        }
-        if let Some(path) = &self.inner.config.state_file
-            && let Err(error) = store::save(path, &payloads)
-        {
-            tracing::error!(%error, "could not write the emulator state file; change not made");
-            return Err(error.into());
-        }
-        data.payloads = payloads;
-        Ok(result)
+        self.persist(data, |data| {
+            let mut payloads = data.payloads.clone();
+            let result = change(&mut payloads)?;
+            for record in payloads.values_mut() {
+                record.sync_flags();
+            }
+            Ok((payloads, result))
+        })
+        .inspect_err(|error| {
+            if let PayloadError::Persist(error) = error {
+                tracing::error!(%error, "could not write the emulator state file; change not made");
+            }
+        })
     }
 
     /// `RegisterPayload`: records `payload` (its GUID must be set) with `secret`. It is
@@ -332,6 +333,9 @@ impl EmulatorState {
                 .ok_or_else(|| PayloadError::DoesNotExist(guid.to_owned()))
         })
         .inspect_err(|error| tracing::warn!(guid, %error, "payload removal failed"))?;
+        // Its tokens go too: they must not come back to life if it registers again.
+        data.tokens
+            .retain(|_, record| !matches!(&record.owner, TokenOwner::Payload(g) if g == guid));
         tracing::info!(guid, "payload registration removed by the operator");
         Ok(())
     }

@@ -531,3 +531,225 @@ fn config_debug_hides_passwords() {
     state.register_payload(payload("g"), "topsecret").unwrap();
     assert!(!format!("{state:?}").contains("topsecret"));
 }
+
+#[test]
+fn tokens_survive_a_restart() {
+    let temp = TempPath::new();
+    let path = temp.file();
+    let (user_token, payload_token, revoked_token, forgotten_token) = {
+        let state = state(config().with_state_file(&path));
+        let user_token = state.login("admin", "hunter2").unwrap();
+        for guid in ["kept", "revoked", "forgotten"] {
+            state.register_payload(payload(guid), "s").unwrap();
+            state.authorize_payload(guid).unwrap();
+        }
+        let tokens = (
+            user_token,
+            state.payload_token("kept", "s").unwrap(),
+            state.payload_token("revoked", "s").unwrap(),
+            state.payload_token("forgotten", "s").unwrap(),
+        );
+        state.revoke_payload("revoked").unwrap();
+        state.forget_payload("forgotten").unwrap();
+        tokens
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(&forgotten_token),
+        "a forgotten payload's tokens are not kept"
+    );
+
+    let again = state(config().with_state_file(&path));
+    assert_eq!(
+        again.token_owner(&user_token),
+        Some(TokenOwner::User("admin".into()))
+    );
+    assert_eq!(
+        again.token_owner(&payload_token),
+        Some(TokenOwner::Payload("kept".into()))
+    );
+    assert!(again.refresh_token(&user_token).is_ok());
+    assert!(
+        !again.token_is_valid(&revoked_token),
+        "revoked stays revoked"
+    );
+    again.register_payload(payload("forgotten"), "s").unwrap();
+    again.authorize_payload("forgotten").unwrap();
+    assert!(
+        !again.token_is_valid(&forgotten_token),
+        "a forgotten payload's tokens do not come back when it registers again"
+    );
+    again.authorize_payload("revoked").unwrap();
+    assert!(again.token_is_valid(&revoked_token), "as before a restart");
+    assert!(!again.token_is_valid("forged"));
+
+    // Without a state file, tokens stay in memory only.
+    let memory = state(config());
+    let token = memory.login("admin", "hunter2").unwrap();
+    assert!(!state(config()).token_is_valid(&token));
+}
+
+#[test]
+fn expired_tokens_do_not_survive_a_restart() {
+    let temp = TempPath::new();
+    let path = temp.file();
+    let short = {
+        let state = state(
+            config()
+                .with_state_file(&path)
+                .with_token_lifetime(Duration::from_millis(1)),
+        );
+        state.login("admin", "hunter2").unwrap()
+    };
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(!state(config().with_state_file(&path)).token_is_valid(&short));
+
+    // A token line whose expiry has passed (written by hand), and one still valid.
+    let now = store::unix_now();
+    let owner = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "admin");
+    std::fs::write(
+        &path,
+        format!(
+            "{STATE_FILE_HEADER}\ntoken\texpired\t{}\tuser\t{owner}\ntoken\tvalid\t{}\tuser\t{owner}\n",
+            now - 1,
+            now + 3600
+        ),
+    )
+    .unwrap();
+    let state = state(config().with_state_file(&path));
+    assert!(!state.token_is_valid("expired"));
+    assert!(state.token_is_valid("valid"));
+    assert_eq!(state.token_count(), 1);
+    // Writing drops the expired line.
+    state.login("admin", "hunter2").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("token\texpired\t"), "{text}");
+    assert!(text.contains("token\tvalid\t"), "{text}");
+}
+
+#[test]
+fn format_1_state_files_still_load() {
+    let temp = TempPath::new();
+    let path = temp.file();
+    {
+        let state = state(config().with_state_file(&path));
+        state.register_payload(payload("g"), "s").unwrap();
+        state.authorize_payload("g").unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let v1: String = text
+        .replacen(STATE_FILE_HEADER, "# spot-emulator state file, format 1", 1)
+        .lines()
+        .filter(|line| !line.starts_with("token\t"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&path, v1).unwrap();
+    let state = state(config().with_state_file(&path));
+    assert!(state.payload("g").unwrap().authorized);
+    state.payload_token("g", "s").unwrap();
+    // Rewritten in the current format.
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with(STATE_FILE_HEADER)
+    );
+    // Malformed token lines are refused with their line.
+    for (bad, reason) in [
+        ("token\tt\t12\tuser", "4 tab-separated"),
+        ("token\tt\tsoon\tuser\tYQ==", "expiry"),
+        ("token\tt\t12\tgroup\tYQ==", "user|payload"),
+        ("token\tt\t12\tuser\t!!!", "owner"),
+        ("token\tt\t12\tpayload\tYSBi", "GUID"),
+    ] {
+        std::fs::write(&path, format!("{STATE_FILE_HEADER}\n{bad}\n")).unwrap();
+        let error = EmulatorState::new(config().with_state_file(&path)).unwrap_err();
+        let StateError::Format {
+            line, reason: got, ..
+        } = &error
+        else {
+            panic!("{error}");
+        };
+        assert_eq!(*line, 2, "{error}");
+        assert!(got.contains(reason), "{error}");
+    }
+}
+
+#[test]
+fn refresh_picks_up_authorization_changes_of_another_instance() {
+    let temp = TempPath::new();
+    let path = temp.file();
+    let running = state(config().with_state_file(&path));
+    // Nothing to pick up: no file yet, then the file as this instance wrote it.
+    assert!(!running.refresh_from_file().unwrap());
+    running.register_payload(payload("g"), "s").unwrap();
+    assert!(!running.refresh_from_file().unwrap());
+    let user_token = running.login("admin", "hunter2").unwrap();
+
+    // The operator's process: a second instance on the same file.
+    let operator = state(config().with_state_file(&path));
+    operator.authorize_payload("g").unwrap();
+    assert!(matches!(
+        running.payload_token("g", "s"),
+        Err(PayloadError::NotAuthorized(_))
+    ));
+    assert!(running.refresh_from_file().unwrap());
+    assert!(running.payload("g").unwrap().authorized);
+    assert!(running.payload("g").unwrap().payload.is_authorized);
+    let payload_token = running.payload_token("g", "s").unwrap();
+    assert!(!running.refresh_from_file().unwrap(), "nothing new");
+
+    // Revoked by the operator: the running emulator's tokens of that payload stop being valid.
+    let operator = state(config().with_state_file(&path));
+    operator.revoke_payload("g").unwrap();
+    assert!(running.token_is_valid(&payload_token));
+    assert!(running.refresh_from_file().unwrap());
+    assert!(!running.token_is_valid(&payload_token));
+    assert!(running.token_is_valid(&user_token));
+
+    // A stale writer: the file goes back to an older content, without a payload the running
+    // emulator registered since. The file decides authorization; the newer payload is kept and
+    // written back, and so are the tokens.
+    let old_text = std::fs::read_to_string(&path).unwrap();
+    running.register_payload(payload("h"), "t").unwrap();
+    operator.authorize_payload("g").unwrap(); // merges `h` before writing
+    assert!(operator.payload("h").is_some());
+    std::fs::write(
+        &path,
+        old_text.replace("\tunauthorized\t", "\tauthorized\t"),
+    )
+    .unwrap();
+    assert!(running.refresh_from_file().unwrap());
+    assert!(running.payload("g").unwrap().authorized);
+    assert!(running.payload("h").is_some());
+    let restarted = state(config().with_state_file(&path));
+    assert!(restarted.payload("h").is_some(), "rewritten to the file");
+    assert!(restarted.payload("g").unwrap().authorized);
+    assert!(restarted.token_is_valid(&user_token));
+    assert!(restarted.token_is_valid(&payload_token));
+
+    // A broken file is reported, and memory is left alone.
+    std::fs::write(&path, "not a state file").unwrap();
+    assert!(matches!(
+        running.refresh_from_file(),
+        Err(StateError::Format { line: 1, .. })
+    ));
+    assert!(running.payload("g").unwrap().authorized);
+
+    // Without a state file there is nothing to refresh.
+    assert!(!state(config()).refresh_from_file().unwrap());
+}
+
+#[test]
+fn tokens_issued_meanwhile_survive_another_instances_write() {
+    let temp = TempPath::new();
+    let path = temp.file();
+    let running = state(config().with_state_file(&path));
+    running.register_payload(payload("g"), "s").unwrap();
+    let operator = state(config().with_state_file(&path));
+    // Issued after the operator's instance read the file.
+    let token = running.login("admin", "hunter2").unwrap();
+    operator.authorize_payload("g").unwrap();
+    let restarted = state(config().with_state_file(&path));
+    assert!(restarted.token_is_valid(&token));
+    assert!(restarted.payload("g").unwrap().authorized);
+}

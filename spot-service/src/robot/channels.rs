@@ -121,9 +121,27 @@ impl PoolSettings {
 /// Thread-safe: concurrent first uses of an authority share one connection attempt. A failed
 /// attempt is not cached; the next use tries again. Once connected, a channel reconnects by
 /// itself when its connection drops.
+///
+/// Two ways to get a channel:
+///
+/// - [`get`](Self::get) connects eagerly: it returns a channel only once the robot answered the
+///   TLS handshake, and an error ([`RobotError::Connect`]) while the robot is unreachable.
+/// - [`get_lazy`](Self::get_lazy) does no network I/O: it returns at once a channel that
+///   connects on its first call, and reconnects on a later call after the connection dropped (or
+///   could not be made). While the robot is down, each call fails with a status that
+///   [`classify_status`](super::classify_status) reports as
+///   [`ProxyError::Unreachable`] (or a TLS variant). Use it for clients created before the robot
+///   is up, e.g. the directory keep-alive of a service started while the robot boots.
+///
+/// Both are cached per authority. A lazy request reuses the eagerly connected channel of the
+/// authority if there is one; otherwise it gets the authority's cached lazy channel, created on
+/// first request. An eager request never returns a lazy channel (its connection is not known to
+/// be up), so it connects a channel of its own, which later lazy requests then share.
 pub struct ChannelPool {
     settings: PoolSettings,
     channels: Mutex<HashMap<String, Connecting>>,
+    /// The lazily-connecting channels, by normalized authority.
+    lazy: Mutex<HashMap<String, Channel>>,
 }
 
 impl fmt::Debug for ChannelPool {
@@ -131,6 +149,7 @@ impl fmt::Debug for ChannelPool {
         f.debug_struct("ChannelPool")
             .field("robot", &self.settings.robot_address)
             .field("authorities", &self.authorities())
+            .field("lazy_authorities", &self.lazy_authorities())
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +159,7 @@ impl ChannelPool {
         Self {
             settings,
             channels: Mutex::new(HashMap::new()),
+            lazy: Mutex::new(HashMap::new()),
         }
     }
 
@@ -156,11 +176,7 @@ impl ChannelPool {
                 .clone()
         };
         match connecting.clone().await {
-            Ok(channel) => Ok(RobotChannel {
-                channel,
-                authority: normalized.into(),
-                call_timeout: self.settings.call_timeout,
-            }),
+            Ok(channel) => Ok(self.robot_channel(channel, normalized)),
             Err(cause) => {
                 // Forget the failed attempt (unless another caller already replaced it).
                 let mut channels = self.lock();
@@ -179,11 +195,63 @@ impl ChannelPool {
         }
     }
 
-    /// Starts connecting a channel for `authority` in a task of its own, so that it completes
-    /// even if the callers waiting for it give up.
-    fn connect(&self, authority: &str, origin: Uri) -> Connecting {
+    /// The channel for `authority` (normalized with [`normalize_authority`]), connecting lazily:
+    /// no network I/O happens here. The channel connects (TCP, then TLS within the configured
+    /// connect timeout each) on its first call, and again on a later call once the connection
+    /// dropped or could not be made. While the robot is unreachable, calls fail with
+    /// `UNAVAILABLE`, which [`classify_status`](super::classify_status) reports as
+    /// [`ProxyError::Unreachable`] (or a TLS variant if the robot answers with an unacceptable
+    /// certificate).
+    ///
+    /// Returns the authority's eagerly connected channel if [`get`](Self::get) made one, else its
+    /// cached lazy channel, created on first request (see the [type's documentation](Self)).
+    ///
+    /// Must be called within a Tokio runtime (the channel's worker task runs in it); outside one
+    /// it returns [`RobotError::NoRuntime`]. Also fails for an invalid authority
+    /// ([`RobotError::InvalidAuthority`]) or an unusable TLS configuration
+    /// ([`RobotError::Connect`]).
+    pub fn get_lazy(&self, authority: &str) -> Result<RobotChannel, RobotError> {
+        let normalized = normalize_authority(authority);
+        let origin = validate_authority(authority, &normalized)?;
+        let connected =
+            self.lock()
+                .get(&normalized)
+                .and_then(|connecting| match connecting.peek() {
+                    Some(Ok(channel)) => Some(channel.clone()),
+                    _ => None,
+                });
+        if let Some(channel) = connected {
+            return Ok(self.robot_channel(channel, normalized));
+        }
+        let channel = {
+            let mut lazy = self.lock_lazy();
+            match lazy.get(&normalized) {
+                Some(channel) => channel.clone(),
+                None => {
+                    if tokio::runtime::Handle::try_current().is_err() {
+                        return Err(RobotError::NoRuntime);
+                    }
+                    let endpoint = self.endpoint(&normalized, origin).map_err(|cause| {
+                        RobotError::Connect {
+                            authority: normalized.clone(),
+                            address: self.settings.robot_address.clone(),
+                            cause,
+                        }
+                    })?;
+                    let channel = endpoint.connect_lazy();
+                    lazy.insert(normalized.clone(), channel.clone());
+                    channel
+                }
+            }
+        };
+        Ok(self.robot_channel(channel, normalized))
+    }
+
+    /// The endpoint every channel for `authority` connects through: the robot's address, with
+    /// `authority` as TLS server name and as the `:authority` of calls (`origin`).
+    fn endpoint(&self, authority: &str, origin: Uri) -> Result<Endpoint, ProxyError> {
         let settings = &self.settings;
-        let endpoint = Endpoint::from(settings.robot_uri.clone())
+        Endpoint::from(settings.robot_uri.clone())
             .origin(origin)
             .connect_timeout(settings.connect_timeout)
             .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
@@ -194,13 +262,28 @@ impl ChannelPool {
                         .trust
                         .client_config(authority, settings.connect_timeout),
                 )
-            });
-        let timeout = settings.connect_timeout;
+            })
+            .map_err(|e| ProxyError::TlsHandshake {
+                detail: chain_text(&e),
+            })
+    }
+
+    fn robot_channel(&self, channel: Channel, authority: String) -> RobotChannel {
+        RobotChannel {
+            channel,
+            authority: authority.into(),
+            call_timeout: self.settings.call_timeout,
+        }
+    }
+
+    /// Starts connecting a channel for `authority` in a task of its own, so that it completes
+    /// even if the callers waiting for it give up.
+    fn connect(&self, authority: &str, origin: Uri) -> Connecting {
+        let endpoint = self.endpoint(authority, origin);
+        let timeout = self.settings.connect_timeout;
         let authority = authority.to_owned();
         let task = tokio::spawn(async move {
-            let endpoint = endpoint.map_err(|e| ProxyError::TlsHandshake {
-                detail: chain_text(&e),
-            })?;
+            let endpoint = endpoint?;
             match tokio::time::timeout(timeout, endpoint.connect()).await {
                 Ok(Ok(channel)) => Ok(channel),
                 Ok(Err(e)) => Err(classify_connect_error(&e).with_authority(&authority)),
@@ -232,6 +315,14 @@ impl ChannelPool {
         authorities
     }
 
+    /// The authorities with a cached lazily-connecting channel (see
+    /// [`get_lazy`](Self::get_lazy)), sorted, whether or not it has connected yet.
+    pub fn lazy_authorities(&self) -> Vec<String> {
+        let mut authorities: Vec<String> = self.lock_lazy().keys().cloned().collect();
+        authorities.sort();
+        authorities
+    }
+
     /// How many authorities have a connected channel.
     pub fn len(&self) -> usize {
         self.authorities().len()
@@ -242,21 +333,27 @@ impl ChannelPool {
         self.len() == 0
     }
 
-    /// Drops the cached channel of `authority` (normalized), if any: the next use connects anew
-    /// (e.g. after the robot's certificate changed). Clones of the old channel keep working.
-    /// Returns whether there was one.
+    /// Drops the cached channels of `authority` (normalized), eager and lazy, if any: the next use
+    /// connects anew (e.g. after the robot's certificate changed). Clones of the old channels
+    /// keep working. Returns whether there was one.
     pub fn forget(&self, authority: &str) -> bool {
-        self.lock()
-            .remove(&normalize_authority(authority))
-            .is_some()
+        let authority = normalize_authority(authority);
+        let eager = self.lock().remove(&authority).is_some();
+        let lazy = self.lock_lazy().remove(&authority).is_some();
+        eager || lazy
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Connecting>> {
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn lock_lazy(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
+        self.lazy.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
-/// A connected channel to one authority of the robot, with a deadline on every call.
+/// A channel to one authority of the robot, with a deadline on every call: connected
+/// ([`ChannelPool::get`]) or connecting on first use ([`ChannelPool::get_lazy`]).
 ///
 /// Use it like a [`Channel`] (it is cheap to clone, and every generated client accepts it), or
 /// wrapped with an [`AuthInterceptor`] ([`AuthenticatedChannel`]). Set the message size limits
@@ -487,6 +584,88 @@ mod tests {
         expired_cancel_to_deadline_exceeded(&mut other, "no answer within 1s");
         let status = Status::from_header_map(other.headers()).expect("status");
         assert_eq!(status.code(), tonic::Code::Internal);
+    }
+
+    /// A pool for a robot at `127.0.0.1:<port>`, trusting the built-in root CA.
+    fn loopback_pool(port: u16) -> ChannelPool {
+        let config = RobotConfig::builder("127.0.0.1")
+            .port(port)
+            .connect_timeout(Duration::from_secs(2))
+            .call_timeout(Duration::from_secs(5))
+            .build()
+            .expect("config");
+        let trust = config.trust().load().expect("built-in root");
+        ChannelPool::new(PoolSettings::new(&config, trust).expect("settings"))
+    }
+
+    /// A loopback port nothing listens on (bound, then released).
+    fn free_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    }
+
+    #[tokio::test]
+    async fn lazy_channels_to_a_down_robot_fail_calls_as_unreachable() {
+        use crate::proto::bosdyn::api::RobotIdRequest;
+        use crate::proto::bosdyn::api::robot_id_service_client::RobotIdServiceClient;
+
+        let pool = loopback_pool(free_port());
+        let channel = pool.get_lazy("id").expect("no network needed");
+        assert_eq!(channel.authority(), "id.spot.robot");
+        assert_eq!(pool.lazy_authorities(), ["id.spot.robot"]);
+        assert!(
+            pool.is_empty(),
+            "a lazy channel is not known to be connected"
+        );
+
+        let mut client = RobotIdServiceClient::new(channel);
+        for _ in 0..2 {
+            // Each call tries to connect again, and fails the same way.
+            let status = tokio::time::timeout(
+                Duration::from_secs(10),
+                client.get_robot_id(RobotIdRequest::default()),
+            )
+            .await
+            .expect("bounded by the connect timeout")
+            .expect_err("nothing listens");
+            let classified = super::super::classify_status(&status);
+            assert!(
+                matches!(classified, ProxyError::Unreachable { .. }),
+                "{status:?} → {classified:?}"
+            );
+        }
+
+        // The eager way still reports the robot unreachable at once.
+        let err = pool.get("id.spot.robot").await.expect_err("down");
+        assert!(
+            matches!(err.proxy_error(), Some(ProxyError::Unreachable { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn lazy_channels_are_cached_and_forgotten() {
+        let pool = loopback_pool(free_port());
+        pool.get_lazy("api.spot.robot").expect("lazy");
+        pool.get_lazy("API.spot.robot").expect("lazy");
+        pool.get_lazy("id").expect("lazy");
+        assert_eq!(pool.lazy_authorities(), ["api.spot.robot", "id.spot.robot"]);
+        assert!(pool.forget("api"));
+        assert!(!pool.forget("api"));
+        assert_eq!(pool.lazy_authorities(), ["id.spot.robot"]);
+        let err = pool.get_lazy("api.spot.robot:443").expect_err("invalid");
+        assert!(
+            matches!(err, RobotError::InvalidAuthority { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn lazy_channels_need_a_runtime() {
+        let pool = loopback_pool(free_port());
+        let err = pool.get_lazy("id").expect_err("no runtime");
+        assert!(matches!(err, RobotError::NoRuntime), "{err:?}");
+        assert!(pool.lazy_authorities().is_empty());
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub enum RobotError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A lazily-connecting channel was requested outside a Tokio runtime; its worker task needs
+    /// one.
+    #[error("a lazily-connecting robot channel must be created within a Tokio runtime")]
+    NoRuntime,
     /// The connection to an authority of the robot could not be opened.
     #[error("cannot connect to {authority} at {address}: {cause}")]
     Connect {

@@ -141,6 +141,29 @@ impl Robot {
         Ok(AuthenticatedChannel::new(channel, self.auth_interceptor()))
     }
 
+    /// The channel to `authority`, connecting lazily: unlike [`Robot::channel`], this does no
+    /// network I/O and succeeds while the robot is down (e.g. still booting). The channel
+    /// connects on its first call and reconnects as needed; while the robot is unreachable, each
+    /// call fails with a status [`classify_status`] reports as [`ProxyError::Unreachable`].
+    /// Same TLS configuration and call deadlines as [`Robot::channel`]; cached per authority
+    /// (see [`ChannelPool::get_lazy`]).
+    ///
+    /// Fails only for an invalid authority, an unusable TLS configuration, or outside a Tokio
+    /// runtime ([`RobotError::NoRuntime`]).
+    pub fn lazy_channel(&self, authority: &str) -> Result<RobotChannel, RobotError> {
+        self.inner.channels.get_lazy(authority)
+    }
+
+    /// [`Robot::lazy_channel`] with calls carrying `authorization: Bearer <token>` while
+    /// [`Robot::tokens`] holds a token (read at each call, so a token obtained later is used).
+    /// For clients that must exist before the robot is reachable, such as the
+    /// [`DirectoryRegistrationClient`](crate::directory::DirectoryRegistrationClient) of a
+    /// directory keep-alive, which then retries until the robot is up.
+    pub fn lazy_intercepted(&self, authority: &str) -> Result<AuthenticatedChannel, RobotError> {
+        let channel = self.lazy_channel(authority)?;
+        Ok(AuthenticatedChannel::new(channel, self.auth_interceptor()))
+    }
+
     /// An interceptor attaching this robot's token.
     pub fn auth_interceptor(&self) -> AuthInterceptor {
         AuthInterceptor::new(self.inner.tokens.clone())

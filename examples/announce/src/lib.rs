@@ -87,17 +87,16 @@ pub async fn serve(
         .await?;
     if let Some(robot) = robot {
         let directory = DirectoryRegistrationClient::new(
+            // Lazy: if the robot is still down, the keep-alive retries until it is up.
             robot
-                .intercepted(DIRECTORY_REGISTRATION_AUTHORITY)
-                .await
-                .context("cannot reach the robot's directory registration service")?,
+                .lazy_intercepted(DIRECTORY_REGISTRATION_AUTHORITY)
+                .context("invalid directory registration channel")?,
         );
         // Registration failures show up as a service fault on the robot (and clear on success).
         let faults = FaultServiceClient::new(
             robot
-                .intercepted(FAULT_SERVICE_AUTHORITY)
-                .await
-                .context("cannot reach the robot's fault service")?,
+                .lazy_intercepted(FAULT_SERVICE_AUTHORITY)
+                .context("invalid fault service channel")?,
         );
         let mut statuses =
             runner.keep_registered(directory, Some(faults), host_ip, KeepAliveConfig::default());

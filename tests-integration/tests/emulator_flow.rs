@@ -264,3 +264,166 @@ async fn leases_and_faults_are_served_behind_the_tls_front() {
     time_sync.shutdown().await;
     emulator.stop().await;
 }
+
+/// A service with lazy channels and a fast keep-alive, kept registered with `robot`.
+async fn registered_echo(
+    robot: &Robot,
+    interval: Duration,
+) -> (
+    tests_integration::RunningServer,
+    watch::Receiver<RegistrationStatus>,
+) {
+    let mut runner = ServiceRunner::builder()
+        .host("127.0.0.1")
+        .add_service(SpotEcho)
+        .build()
+        .await
+        .unwrap();
+    let directory = DirectoryRegistrationClient::new(
+        robot
+            .lazy_intercepted(DIRECTORY_REGISTRATION_AUTHORITY)
+            .unwrap(),
+    );
+    let mut statuses = runner.keep_registered(
+        directory,
+        None,
+        "127.0.0.1",
+        KeepAliveConfig {
+            initial_retry: Duration::from_millis(20),
+            ..KeepAliveConfig::with_interval(interval)
+        },
+    );
+    (spawn(runner), statuses.remove(0))
+}
+
+async fn until_listed(emulator: &spot_service::emulator::RunningEmulator, within: Duration) {
+    tokio::time::timeout(within, async {
+        while emulator
+            .state()
+            .service_entry(SpotEcho::METADATA.name)
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not in the directory within {within:?}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emulator_restart_mid_run_is_survived_like_a_reboot() {
+    use spot_service::payload::credentials::Secret;
+    let data = tempfile::tempdir().unwrap();
+    let config = || {
+        EmulatorConfig::default()
+            .with_user("admin", "password")
+            .with_state_file(data.path().join("state.txt"))
+    };
+    let first = Emulator::builder()
+        .config(config())
+        .ca_dir(data.path())
+        .start()
+        .await
+        .unwrap();
+    let port = first.port();
+    let robot = Robot::new(first.robot_config().unwrap()).unwrap();
+    robot
+        .authenticate("admin", &Secret::new("password"))
+        .await
+        .unwrap();
+    let interval = Duration::from_millis(300);
+    let (service, mut status) = registered_echo(&robot, interval).await;
+    until_registered(&mut status).await;
+    assert_eq!(
+        echo_through_robot(&robot, "before").await.unwrap(),
+        "before"
+    );
+
+    // The robot restarts: a new process on the same port, same data directory.
+    first.stop().await;
+    let second = Emulator::builder()
+        .listen(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .config(config())
+        .ca_dir(data.path())
+        .start()
+        .await
+        .unwrap();
+    assert!(
+        second
+            .state()
+            .service_entry(SpotEcho::METADATA.name)
+            .is_none(),
+        "the directory starts empty"
+    );
+    // Re-registered within one interval (plus the first quick retries), with the same token.
+    until_listed(&second, interval + Duration::from_secs(2)).await;
+    bounded("calls succeed again after the restart", async {
+        loop {
+            if let Ok(text) = echo_through_robot(&robot, "after").await {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+
+    bounded("service stops", service.stop()).await;
+    assert!(
+        second
+            .state()
+            .service_entry(SpotEcho::METADATA.name)
+            .is_none()
+    );
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_token_is_refreshed_and_the_registration_kept() {
+    use spot_service::payload::credentials::Secret;
+    use spot_service::robot::RefreshTimings;
+    let lifetime = Duration::from_secs(1);
+    let emulator = Emulator::builder()
+        .config(
+            EmulatorConfig::default()
+                .with_user("admin", "password")
+                .with_token_lifetime(lifetime),
+        )
+        .start()
+        .await
+        .unwrap();
+    let robot = Robot::new(emulator.robot_config().unwrap()).unwrap();
+    robot
+        .authenticate("admin", &Secret::new("password"))
+        .await
+        .unwrap();
+    let first_token = robot.tokens().get().unwrap();
+    let refresher = robot
+        .start_token_refresh(RefreshTimings {
+            interval: Duration::from_millis(300),
+            initial_retry: Duration::from_millis(50),
+        })
+        .await
+        .unwrap();
+    let (service, mut status) = registered_echo(&robot, Duration::from_millis(200)).await;
+    until_registered(&mut status).await;
+
+    // Well past the first token's lifetime: it is refused, the refreshed one is used.
+    tokio::time::sleep(lifetime * 3).await;
+    assert!(
+        emulator.state().token_owner(first_token.expose()).is_none(),
+        "the first token expired"
+    );
+    assert_ne!(robot.tokens().get().unwrap().expose(), first_token.expose());
+    assert!(status.borrow().is_registered(), "{:?}", *status.borrow());
+    assert!(
+        emulator
+            .state()
+            .service_entry(SpotEcho::METADATA.name)
+            .is_some()
+    );
+    assert_eq!(echo_through_robot(&robot, "fresh").await.unwrap(), "fresh");
+
+    refresher.shutdown().await;
+    bounded("service stops", service.stop()).await;
+    emulator.stop().await;
+}

@@ -77,3 +77,65 @@ pub fn check_response<R: SpotResponse>(response: R) -> Result<R, HeaderError> {
         }),
     }
 }
+
+/// Why a unary Spot call made with [`unary_call`] gave no checked response.
+#[derive(Debug)]
+pub(crate) enum CallFailure {
+    /// No answer within the call's timeout (or the answer was "deadline passed").
+    TimedOut(std::time::Duration),
+    /// The call failed with this gRPC status.
+    Rpc(tonic::Status),
+    /// The response header reported an error.
+    Header(HeaderError),
+}
+
+/// One unary call with the client-side header rules: stamps the request header, sends with the
+/// optional `timeout` (as `grpc-timeout` and as a local bound), and checks the response header.
+/// The robot-service clients map the [`CallFailure`] into their own typed errors.
+pub(crate) async fn unary_call<Req, Resp, F, Fut>(
+    client_name: &str,
+    timeout: Option<std::time::Duration>,
+    mut message: Req,
+    send: F,
+) -> Result<Resp, CallFailure>
+where
+    Req: SpotRequest,
+    Resp: SpotResponse,
+    F: FnOnce(tonic::Request<Req>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    stamp_request(&mut message, client_name);
+    let mut request = tonic::Request::new(message);
+    let result = match timeout {
+        Some(after) => {
+            request.set_timeout(after);
+            match tokio::time::timeout(after, send(request)).await {
+                Err(_) => return Err(CallFailure::TimedOut(after)),
+                // A tonic `Channel` enforces the deadline itself and answers CANCELLED.
+                Ok(Err(status)) if is_deadline(&status) => {
+                    return Err(CallFailure::TimedOut(after));
+                }
+                Ok(result) => result,
+            }
+        }
+        None => send(request).await,
+    };
+    let response = result.map_err(CallFailure::Rpc)?;
+    check_response(response.into_inner()).map_err(CallFailure::Header)
+}
+
+/// Whether the call failed because its deadline passed: tonic's client-side `TimeoutExpired`,
+/// or the server's `DEADLINE_EXCEEDED`.
+pub(crate) fn is_deadline(status: &tonic::Status) -> bool {
+    if status.code() == tonic::Code::DeadlineExceeded {
+        return true;
+    }
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}

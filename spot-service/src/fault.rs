@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use tonic::codegen::{Body, Bytes, StdError};
 
-use crate::client::{HeaderError, check_response, default_client_name, stamp_request};
+use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
 use crate::proto::bosdyn::api::fault_service_client::FaultServiceClient;
 use crate::proto::bosdyn::api::{
     ClearServiceFaultRequest, ClearServiceFaultResponse, ServiceFault, ServiceFaultId,
@@ -166,7 +166,7 @@ impl FaultError {
 /// [`FAULT_SERVICE_AUTHORITY`], ...).
 ///
 /// Every request gets a stamped [`RequestHeader`](crate::proto::bosdyn::api::RequestHeader) and
-/// every response header is checked ([`check_response`]). Cloning is cheap when `T` is.
+/// every response header is checked ([`check_response`](crate::client::check_response)). Cloning is cheap when `T` is.
 #[derive(Debug, Clone)]
 pub struct FaultClient<T> {
     inner: FaultServiceClient<T>,
@@ -348,7 +348,7 @@ async fn call<Req, Resp, F, Fut>(
     rpc: &'static str,
     timeout: Option<Duration>,
     client_name: &str,
-    mut message: Req,
+    message: Req,
     send: F,
 ) -> Result<Resp, FaultError>
 where
@@ -357,43 +357,16 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
-    stamp_request(&mut message, client_name);
-    let mut request = tonic::Request::new(message);
-    let result = match timeout {
-        Some(after) => {
-            request.set_timeout(after);
-            match tokio::time::timeout(after, send(request)).await {
-                Err(_) => return Err(FaultError::Timeout { rpc, after }),
-                // A tonic `Channel` enforces the deadline itself and answers CANCELLED.
-                Ok(Err(status)) if is_deadline(&status) => {
-                    return Err(FaultError::Timeout { rpc, after });
-                }
-                Ok(result) => result,
-            }
-        }
-        None => send(request).await,
-    };
-    let response = result.map_err(|status| FaultError::Rpc {
-        rpc,
-        status: Box::new(status),
-    })?;
-    check_response(response.into_inner()).map_err(|source| FaultError::Header { rpc, source })
-}
-
-/// Whether the call failed because its deadline passed: tonic's client-side `TimeoutExpired`,
-/// or the server's `DEADLINE_EXCEEDED`.
-fn is_deadline(status: &tonic::Status) -> bool {
-    if status.code() == tonic::Code::DeadlineExceeded {
-        return true;
-    }
-    let mut source = std::error::Error::source(status);
-    while let Some(error) = source {
-        if error.is::<tonic::TimeoutExpired>() {
-            return true;
-        }
-        source = error.source();
-    }
-    false
+    unary_call(client_name, timeout, message, send)
+        .await
+        .map_err(|failure| match failure {
+            CallFailure::TimedOut(after) => FaultError::Timeout { rpc, after },
+            CallFailure::Rpc(status) => FaultError::Rpc {
+                rpc,
+                status: Box::new(status),
+            },
+            CallFailure::Header(source) => FaultError::Header { rpc, source },
+        })
 }
 
 fn unexpected(rpc: &'static str, status: Option<&'static str>, code: i32) -> FaultError {

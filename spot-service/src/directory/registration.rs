@@ -11,7 +11,7 @@ use std::time::Duration;
 use tonic::codegen::{Body, Bytes, StdError};
 
 use crate::ServiceMetadata;
-use crate::client::{HeaderError, check_response, default_client_name, stamp_request};
+use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
 use crate::proto::SpotRequest;
 use crate::proto::bosdyn::api::directory_registration_service_client::DirectoryRegistrationServiceClient;
 use crate::proto::bosdyn::api::{
@@ -166,7 +166,7 @@ impl ServiceRegistration {
 /// channel, ...).
 ///
 /// Every request gets a stamped [`RequestHeader`](crate::proto::bosdyn::api::RequestHeader) and
-/// every response header is checked ([`check_response`]). Messages up to
+/// every response header is checked ([`check_response`](crate::client::check_response)). Messages up to
 /// [`MAX_MESSAGE_SIZE`](crate::MAX_MESSAGE_SIZE) are accepted. Cloning is cheap when `T` is.
 #[derive(Debug, Clone)]
 pub struct DirectoryRegistrationClient<T> {
@@ -396,7 +396,7 @@ async fn call<Req, Resp, F, Fut>(
     name: &str,
     timeout: Option<Duration>,
     client_name: &str,
-    mut message: Req,
+    message: Req,
     send: F,
 ) -> Result<Resp, DirectoryRegistrationError>
 where
@@ -405,42 +405,17 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
-    stamp_request(&mut message, client_name);
-    let mut request = tonic::Request::new(message);
-    let response = match timeout {
-        Some(after) => {
-            let timed_out = || DirectoryRegistrationError::Timeout {
+    unary_call(client_name, timeout, message, send)
+        .await
+        .map_err(|failure| match failure {
+            CallFailure::TimedOut(after) => DirectoryRegistrationError::Timeout {
                 rpc,
                 name: name.to_owned(),
                 after,
-            };
-            request.set_timeout(after);
-            match tokio::time::timeout(after, send(request)).await {
-                Err(_) => return Err(timed_out()),
-                // A tonic `Channel` enforces the deadline itself and answers CANCELLED.
-                Ok(Err(status)) if is_deadline(&status) => return Err(timed_out()),
-                Ok(result) => result,
-            }
-        }
-        None => send(request).await,
-    }?;
-    Ok(check_response(response.into_inner())?)
-}
-
-/// Whether the call failed because its deadline passed: tonic's client-side `TimeoutExpired`,
-/// or the server's `DEADLINE_EXCEEDED`.
-fn is_deadline(status: &tonic::Status) -> bool {
-    if status.code() == tonic::Code::DeadlineExceeded {
-        return true;
-    }
-    let mut source = std::error::Error::source(status);
-    while let Some(error) = source {
-        if error.is::<tonic::TimeoutExpired>() {
-            return true;
-        }
-        source = error.source();
-    }
-    false
+            },
+            CallFailure::Rpc(status) => status.into(),
+            CallFailure::Header(source) => source.into(),
+        })
 }
 
 fn unexpected(
@@ -460,6 +435,7 @@ fn unexpected(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::is_deadline;
 
     fn registration() -> ServiceRegistration {
         ServiceRegistration::from_metadata(

@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codegen::{Body, Bytes, StdError};
 
 use super::{Lease, LeaseError, LeaseStatus, LeaseUseError, LeaseWallet, check_lease_use_result};
-use crate::client::{HeaderError, check_response, default_client_name, stamp_request};
+use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
 use crate::proto::bosdyn::api::lease_service_client::LeaseServiceClient;
 use crate::proto::bosdyn::api::{
     self, AcquireLeaseRequest, LeaseOwner, LeaseResource, LeaseUseResult, ListLeasesRequest,
@@ -177,7 +177,7 @@ impl LeaseClientError {
 /// [`LEASE_AUTHORITY`], ...).
 ///
 /// Every request gets a stamped request header and every response header is checked
-/// ([`check_response`]). With a wallet ([`with_wallet`](Self::with_wallet)) it keeps the wallet
+/// ([`check_response`](crate::client::check_response)). With a wallet ([`with_wallet`](Self::with_wallet)) it keeps the wallet
 /// up to date as the SDK client does: acquired and taken leases are added, a returned lease's
 /// entry is removed, and every `RetainLease` answer is fed to
 /// [`LeaseWallet::on_lease_use_result`]. Cloning is cheap when `T` is.
@@ -481,7 +481,7 @@ async fn call<Req, Resp, F, Fut>(
     rpc: &'static str,
     timeout: Option<Duration>,
     client_name: &str,
-    mut message: Req,
+    message: Req,
     send: F,
 ) -> Result<Resp, LeaseClientError>
 where
@@ -490,23 +490,16 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
-    stamp_request(&mut message, client_name);
-    let mut request = tonic::Request::new(message);
-    let rpc_error = |status| LeaseClientError::Rpc {
-        rpc,
-        status: Box::new(status),
-    };
-    let response = match timeout {
-        Some(after) => {
-            request.set_timeout(after);
-            match tokio::time::timeout(after, send(request)).await {
-                Err(_) => return Err(LeaseClientError::Timeout { rpc, after }),
-                Ok(result) => result.map_err(rpc_error)?,
-            }
-        }
-        None => send(request).await.map_err(rpc_error)?,
-    };
-    check_response(response.into_inner()).map_err(|source| LeaseClientError::Header { rpc, source })
+    unary_call(client_name, timeout, message, send)
+        .await
+        .map_err(|failure| match failure {
+            CallFailure::TimedOut(after) => LeaseClientError::Timeout { rpc, after },
+            CallFailure::Rpc(status) => LeaseClientError::Rpc {
+                rpc,
+                status: Box::new(status),
+            },
+            CallFailure::Header(source) => LeaseClientError::Header { rpc, source },
+        })
 }
 
 /// The timings and shutdown behaviour of a [`LeaseKeepAlive`].

@@ -1,20 +1,39 @@
-//! The attribute's arguments: `#[spot_service(name = "...", authority = "...", ...)]`.
+//! The service attributes' arguments: `#[spot_service(name = "...", authority = "...", ...)]`,
+//! `#[remote_mission(name = "...", authority = "...", leases = [...])]`.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::parse::{ParseStream, Parser as _};
-use syn::{Lit, LitBool, LitStr, Path, PathArguments, Token};
+use syn::{Expr, Lit, LitBool, LitStr, Path, PathArguments, Token};
 
 use crate::diag::Errors;
 
-/// Every option the attribute accepts, in the order the docs list them.
-const OPTIONS: [&str; 5] = [
-    "name",
-    "authority",
-    "user_token_required",
-    "service_type",
-    "server",
-];
+/// Which attribute is being parsed: its name (for messages) and the options it accepts.
+#[derive(Clone, Copy)]
+pub(crate) struct Kind {
+    /// The attribute's name, e.g. `spot_service`.
+    pub(crate) attribute: &'static str,
+    /// Every option it accepts, in the order the docs list them.
+    pub(crate) options: &'static [&'static str],
+}
+
+/// `#[spot_service(...)]`.
+pub(crate) const SPOT_SERVICE: Kind = Kind {
+    attribute: "spot_service",
+    options: &[
+        "name",
+        "authority",
+        "user_token_required",
+        "service_type",
+        "server",
+    ],
+};
+
+/// `#[remote_mission(...)]`.
+pub(crate) const REMOTE_MISSION: Kind = Kind {
+    attribute: "remote_mission",
+    options: &["name", "authority", "user_token_required", "leases"],
+};
 
 /// The parsed arguments. Each field is `None` when the option is absent (or was invalid, in which
 /// case an error has been reported).
@@ -31,12 +50,14 @@ pub(crate) struct Args {
     /// `server = path::FooServer`: the tonic-generated server struct, when it cannot be derived
     /// from the trait path.
     pub(crate) server: Option<Path>,
+    /// `leases = ["body", ...]`: the lease resources a remote mission needs.
+    pub(crate) leases: Option<Vec<LitStr>>,
 }
 
 impl Args {
     /// Parses the attribute's arguments, keeping every valid option and reporting every problem
     /// (unknown, duplicate, mistyped and missing options) to `errors`.
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
+    pub(crate) fn parse(tokens: TokenStream, kind: Kind, errors: &mut Errors) -> Args {
         let mut args = Args::default();
         let options = match parse_options.parse2(tokens) {
             Ok(options) => options,
@@ -45,7 +66,8 @@ impl Args {
                     error.span(),
                     format!(
                         "{error}; expected `key = value` options, e.g. \
-                         `#[spot_service(name = \"my-service\", authority = \"my-service.spot.robot\")]`"
+                         `#[{}(name = \"my-service\", authority = \"my-service.spot.robot\")]`",
+                        kind.attribute
                     ),
                 ));
                 return args;
@@ -62,10 +84,10 @@ impl Args {
                 Some(ident) => ident.to_string(),
                 None => path_to_string(&key),
             };
-            if !OPTIONS.contains(&key_name.as_str()) {
-                let suggestion = suggest(&key_name);
+            if !kind.options.contains(&key_name.as_str()) {
+                let suggestion = suggest(kind, &key_name);
                 suggested.extend(suggestion);
-                errors.spanned(&key, unknown_option_message(&key_name, suggestion));
+                errors.spanned(&key, unknown_option_message(kind, &key_name, suggestion));
                 continue;
             }
             if seen.contains(&key_name) {
@@ -124,6 +146,7 @@ impl Args {
                         "expected `true` or `false`: `user_token_required = false`",
                     ),
                 },
+                "leases" => args.leases = lease_resources(value_span(&value), errors),
                 _ => args.server = server_path(value_span(&value), errors),
             }
         }
@@ -204,13 +227,14 @@ fn example_value(key: &str) -> &'static str {
         "authority" => "\"my-service.spot.robot\"",
         "user_token_required" => "false",
         "service_type" => "\"my_package.MyService\"",
+        "leases" => "[\"body\"]",
         _ => "my_service_server::MyServiceServer",
     }
 }
 
 /// The option a misspelt key most likely meant.
-fn suggest(key: &str) -> Option<&'static str> {
-    OPTIONS
+fn suggest(kind: Kind, key: &str) -> Option<&'static str> {
+    kind.options
         .iter()
         .map(|option| (edit_distance(key, option), *option))
         .filter(|(distance, _)| *distance <= 2)
@@ -219,8 +243,9 @@ fn suggest(key: &str) -> Option<&'static str> {
 }
 
 /// "unknown option `x`", a suggestion for a near miss, and the valid options.
-fn unknown_option_message(key: &str, suggestion: Option<&str>) -> String {
-    let valid = OPTIONS
+fn unknown_option_message(kind: Kind, key: &str, suggestion: Option<&str>) -> String {
+    let valid = kind
+        .options
         .iter()
         .map(|option| format!("`{option}`"))
         .collect::<Vec<_>>()
@@ -244,6 +269,45 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// The value of `leases = [...]`: an array of distinct, non-empty string literals (possibly
+/// empty).
+fn lease_resources(value: TokenStream, errors: &mut Errors) -> Option<Vec<LitStr>> {
+    const EXPECTED: &str =
+        "expected an array of lease resource names: `leases = [\"body\"]` (or `[]`)";
+    let Ok(Expr::Array(array)) = syn::parse2::<Expr>(value.clone()) else {
+        errors.spanned(value, EXPECTED);
+        return None;
+    };
+    let mut resources: Vec<LitStr> = Vec::new();
+    let mut valid = true;
+    for element in &array.elems {
+        match element {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => {
+                let resource = lit.value();
+                if resource.trim().is_empty() {
+                    errors.spanned(lit, "a lease resource name must not be empty");
+                    valid = false;
+                } else if resources.iter().any(|seen| seen.value() == resource) {
+                    errors.spanned(
+                        lit,
+                        format!("lease resource \"{resource}\" is listed twice"),
+                    );
+                    valid = false;
+                } else {
+                    resources.push(lit.clone());
+                }
+            }
+            other => {
+                errors.spanned(other, EXPECTED);
+                valid = false;
+            }
+        }
+    }
+    valid.then_some(resources)
 }
 
 /// The value of `server = ...`: a plain path, without generic arguments.
@@ -273,7 +337,7 @@ mod tests {
 
     fn parse(tokens: TokenStream) -> (Args, Vec<String>) {
         let mut errors = Errors::default();
-        let args = Args::parse(tokens, &mut errors);
+        let args = Args::parse(tokens, SPOT_SERVICE, &mut errors);
         let messages = errors
             .into_error()
             .map(|error| error.into_iter().map(|e| e.to_string()).collect())
@@ -347,6 +411,47 @@ mod tests {
         assert!(errors[0].starts_with("unknown option `port`; valid options are `name`"));
         assert!(errors[1].starts_with("unknown option `a::name`; valid"));
         assert!(errors[2].starts_with("missing `name"));
+    }
+
+    #[test]
+    fn remote_mission_options() {
+        let mut errors = Errors::default();
+        let args = Args::parse(
+            quote!(name = "n", authority = "a", leases = ["body", "arm"]),
+            REMOTE_MISSION,
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        let leases: Vec<String> = args.leases.unwrap().iter().map(LitStr::value).collect();
+        assert_eq!(leases, ["body", "arm"]);
+
+        let mut errors = Errors::default();
+        Args::parse(
+            quote!(
+                name = "n",
+                authority = "a",
+                leases = ["body", "", "body", 3],
+                server = x::Y
+            ),
+            REMOTE_MISSION,
+            &mut errors,
+        );
+        let messages: Vec<String> = errors
+            .into_error()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "a lease resource name must not be empty",
+                "lease resource \"body\" is listed twice",
+                "expected an array of lease resource names: `leases = [\"body\"]` (or `[]`)",
+                "unknown option `server`; valid options are `name`, `authority`, \
+                 `user_token_required`, `leases`",
+            ]
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub(crate) fn expand_or_error_tokens(attr: TokenStream, item: TokenStream) -> To
 /// The expansion (or the original item) and the errors found.
 fn expand_lenient(attr: TokenStream, item: TokenStream) -> (TokenStream, Errors) {
     let mut errors = Errors::default();
-    let args = Args::parse(attr, &mut errors);
+    let args = Args::parse(attr, crate::args::SPOT_SERVICE, &mut errors);
 
     let mut imp = match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Impl(imp)) => imp,
@@ -130,7 +130,7 @@ fn expand_lenient(attr: TokenStream, item: TokenStream) -> (TokenStream, Errors)
 }
 
 /// The tokens to point at for an item of the wrong kind: its keyword and name where it has them.
-fn item_head(item: &Item) -> TokenStream {
+pub(crate) fn item_head(item: &Item) -> TokenStream {
     match item {
         Item::Struct(item) => {
             let (token, ident) = (&item.struct_token, &item.ident);
@@ -160,7 +160,7 @@ fn item_head(item: &Item) -> TokenStream {
     }
 }
 
-fn is_async_trait(attr: &Attribute) -> bool {
+pub(crate) fn is_async_trait(attr: &Attribute) -> bool {
     attr.path()
         .segments
         .last()

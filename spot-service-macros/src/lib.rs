@@ -10,6 +10,8 @@ mod args;
 mod diag;
 mod expand;
 mod method;
+mod params;
+mod remote_mission;
 
 use proc_macro::TokenStream;
 
@@ -103,4 +105,155 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn spot_service(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand_or_error_tokens(attr.into(), item.into()).into()
+}
+
+/// Turns `impl RemoteMission for YourType` into a registered RemoteMission (mission callback)
+/// service.
+///
+/// ```
+/// use spot_service::RpcError;
+/// use spot_service::remote_mission::{RemoteMission, TickContext, TickStatus};
+///
+/// struct Hello;
+///
+/// #[spot_service::remote_mission(name = "hello-world-callback", authority = "remote-mission")]
+/// impl RemoteMission for Hello {
+///     async fn tick(
+///         &self,
+///         _session: &mut (),
+///         _context: &mut TickContext<'_, ()>,
+///     ) -> Result<TickStatus, RpcError> {
+///         println!("Hello World!");
+///         Ok(TickStatus::Success)
+///     }
+/// }
+///
+/// // `Hello` is now a `SpotService`, ready for `ServiceRunner::add_service`.
+/// use spot_service::SpotService;
+/// assert_eq!(
+///     <Hello as SpotService>::METADATA.service_type,
+///     "bosdyn.api.mission.RemoteMissionService"
+/// );
+/// ```
+///
+/// # Arguments
+///
+/// | argument | | |
+/// |---|---|---|
+/// | `name = "..."` | required | The service's directory name, unique on the robot (`"hello-world-callback"`). |
+/// | `authority = "..."` | required | The authority clients reach the service at through the robot (`"remote-mission"`). |
+/// | `user_token_required = bool` | default `true` | Whether calls must carry a valid user token. |
+/// | `leases = ["body", ...]` | default `[]` | The lease resources every `EstablishSession` and `Tick` must carry (`RemoteMission::LEASE_RESOURCES`). |
+///
+/// # What you write, what is generated
+///
+/// In the impl, write `async fn tick` and, if you need them, `type Session` (default `()`),
+/// `type Params` (default `()`, no parameters; otherwise a `#[derive(DictParams)]` struct),
+/// `async fn establish` (default: `Session::default()`), `async fn stop`, `async fn teardown`
+/// and `fn custom_params`. The macro adds `METADATA` and `LEASE_RESOURCES` from its arguments,
+/// applies `#[async_trait]` (do not add it yourself), and implements `spot_service::SpotService`
+/// for your type by serving it through `spot_service::remote_mission::MissionService` with the
+/// default settings; build a `MissionService` yourself to change them.
+///
+/// # Errors
+///
+/// A missing or unknown argument, a lease list that is not an array of distinct non-empty
+/// strings, `METADATA` or `LEASE_RESOURCES` written by hand, a method that is not `async`, or the
+/// attribute on anything but `impl RemoteMission for ...`: all reported at once, each pointing at
+/// the offending code.
+#[proc_macro_attribute]
+pub fn remote_mission(attr: TokenStream, item: TokenStream) -> TokenStream {
+    remote_mission::expand_or_error_tokens(attr.into(), item.into()).into()
+}
+
+/// Derives `spot_service::params::DictParams` (and `Param`) for a struct with named fields: each
+/// field is one custom parameter of a `DictParam`, its name the key.
+///
+/// ```
+/// use spot_service::params::{DictParams, OneOfParams};
+/// use spot_service::proto::bosdyn::api::DictParam;
+///
+/// #[derive(Debug, PartialEq, DictParams)]
+/// struct Hello {
+///     #[param(display_name = "Who", default = "World", options = ["World", "Bob"], editable)]
+///     who: String,
+///     #[param(key = "toggle_key", display_name = "Repeats")]
+///     toggle: Toggle,
+/// }
+///
+/// #[derive(Debug, PartialEq, OneOfParams)]
+/// enum Toggle {
+///     #[param(key = "toggle_key_enable", display_name = "Enable")]
+///     Enable {
+///         #[param(default = 1337, min = 1, max = 1337)]
+///         repeats: i64,
+///     },
+///     #[param(key = "toggle_key_disable", display_name = "Disable", default)]
+///     Disable,
+/// }
+///
+/// // Missing keys take their defaults.
+/// let hello = Hello::from_dict_param(&DictParam::default()).unwrap();
+/// assert_eq!(hello, Hello { who: "World".into(), toggle: Toggle::Disable });
+///
+/// // Values are validated with the official rules, errors name the parameter's path.
+/// let mut value = Hello { who: "Bob".into(), toggle: Toggle::Enable { repeats: 0 } }.to_dict_param();
+/// let error = Hello::from_dict_param(&value).unwrap_err();
+/// assert_eq!(
+///     error.messages,
+///     ["toggle_key.toggle_key_enable.repeats param has error: Value 0 below min_bound 1"]
+/// );
+/// value = Hello { who: "Bob".into(), toggle: Toggle::Enable { repeats: 3 } }.to_dict_param();
+/// assert_eq!(Hello::from_dict_param(&value).unwrap().toggle, Toggle::Enable { repeats: 3 });
+/// ```
+///
+/// The struct takes `#[params(hidden_by_default)]` (the settings start collapsed); fields take
+/// `#[param(...)]`. The options, what is checked at compile time and the validation rules are
+/// documented in `spot_service::params`. Every mistake in the attributes is reported at once,
+/// pointing at it: unknown or duplicate options, non-literal values, duplicate keys, a default
+/// outside `min`..`max` or not among the `options`, and options that do not apply to the
+/// field's type (`min` on a `String`, `options` on an `i64`, ...).
+#[proc_macro_derive(DictParams, attributes(param, params))]
+pub fn derive_dict_params(item: TokenStream) -> TokenStream {
+    params::derive_dict_params(item.into()).into()
+}
+
+/// Derives `spot_service::params::OneOfParams` (and `Param`) for an enum: a choice among keys,
+/// one per variant (a `OneOfParam`).
+///
+/// ```
+/// use spot_service::params::{DictParams, OneOfParams};
+///
+/// #[derive(Debug, PartialEq, DictParams)]
+/// struct Custom {
+///     #[param(default = 0.5, min = 0.0, max = 1.0, units = "m/s")]
+///     speed: f64,
+/// }
+///
+/// #[derive(Debug, PartialEq, OneOfParams)]
+/// enum Mode {
+///     /// Key `fast` (the variant's name in snake_case): an empty dict.
+///     Fast,
+///     /// A struct-like variant: its fields are the dict's parameters.
+///     #[param(display_name = "Careful", default)]
+///     Careful {
+///         #[param(default = 3, min = 1)]
+///         retries: i64,
+///     },
+///     /// A newtype variant: the wrapped `DictParams` struct is the dict.
+///     Custom(Custom),
+/// }
+///
+/// assert_eq!(Mode::one_of_spec().default_key, "careful");
+/// let value = Mode::Custom(Custom { speed: 0.25 }).to_one_of_param();
+/// assert_eq!(value.key, "custom");
+/// assert_eq!(Mode::from_one_of_param(&value).unwrap(), Mode::Custom(Custom { speed: 0.25 }));
+/// ```
+///
+/// Variants take `#[param(key = "...", display_name = "...", description = "...",
+/// display_order = N, default)]`; `default` makes a variant the default choice (else the first
+/// variant is). Fields of struct-like variants take the same options as `DictParams` fields.
+#[proc_macro_derive(OneOfParams, attributes(param))]
+pub fn derive_one_of_params(item: TokenStream) -> TokenStream {
+    params::derive_one_of_params(item.into()).into()
 }

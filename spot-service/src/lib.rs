@@ -28,7 +28,10 @@ pub mod fault;
 pub mod header;
 pub mod health;
 pub mod lease;
+pub mod params;
 pub mod payload;
+pub mod power;
+pub mod remote_mission;
 pub mod robot;
 mod runner;
 pub mod self_ip;
@@ -43,7 +46,7 @@ pub use runner::{
     ShutdownHandle,
 };
 pub use service::{MAX_MESSAGE_SIZE, ServiceMetadata, SpotService};
-pub use spot_service_macros::spot_service;
+pub use spot_service_macros::{remote_mission, spot_service};
 /// The bosdyn API (`proto::bosdyn::api`) and the header traits, from `spot-service-protos`.
 pub use spot_service_protos as proto;
 

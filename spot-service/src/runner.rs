@@ -388,6 +388,27 @@ impl ServiceRunner {
         statuses
     }
 
+    /// [`keep_registered`](Self::keep_registered) through `robot`: its directory registration
+    /// service, and its fault service for the registration faults. The channels connect on
+    /// first use, so a robot that is still down is retried until it is up.
+    ///
+    /// # Errors
+    ///
+    /// A channel for the robot's services could not be built (an invalid robot address).
+    pub fn keep_registered_with_robot(
+        &mut self,
+        robot: &crate::robot::Robot,
+        host_ip: impl Into<String>,
+        config: KeepAliveConfig,
+    ) -> Result<Vec<watch::Receiver<RegistrationStatus>>, crate::robot::RobotError> {
+        let directory = DirectoryRegistrationClient::new(
+            robot.lazy_intercepted(crate::robot::DIRECTORY_REGISTRATION_AUTHORITY)?,
+        );
+        let faults =
+            FaultServiceClient::new(robot.lazy_intercepted(crate::fault::FAULT_SERVICE_AUTHORITY)?);
+        Ok(self.keep_registered(directory, Some(faults), host_ip, config))
+    }
+
     /// A handle that starts shutdown when asked.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle(self.shutdown.clone())

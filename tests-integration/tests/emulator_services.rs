@@ -891,6 +891,11 @@ fn the_emulated_services_have_the_robots_names_and_authorities() {
                 "payload-registration.spot.robot",
                 false
             ),
+            ("lease", "api.spot.robot", true),
+            ("power", "api.spot.robot", true),
+            ("time-sync", "api.spot.robot", true),
+            ("fault", "api.spot.robot", true),
+            ("robot-state", "api.spot.robot", true),
         ]
     );
 }

@@ -14,12 +14,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use spot_service::client::{check_response, default_client_name, stamp_request};
-use spot_service::directory::{DirectoryRegistrationClient, KeepAliveConfig};
-use spot_service::fault::FAULT_SERVICE_AUTHORITY;
-use spot_service::proto::bosdyn::api::directory_service_client::DirectoryServiceClient;
-use spot_service::proto::bosdyn::api::fault_service_client::FaultServiceClient;
-use spot_service::proto::bosdyn::api::{GetServiceEntryRequest, Payload};
-use spot_service::robot::{DIRECTORY_AUTHORITY, DIRECTORY_REGISTRATION_AUTHORITY, Robot};
+use spot_service::directory::KeepAliveConfig;
+use spot_service::proto::bosdyn::api::Payload;
+use spot_service::robot::Robot;
 use spot_service::{ServiceRunner, SpotService as _, spot_service};
 
 /// Generated from `proto/announce.proto` (no protobuf package, like the official example).
@@ -86,20 +83,11 @@ pub async fn serve(
         .build()
         .await?;
     if let Some(robot) = robot {
-        let directory = DirectoryRegistrationClient::new(
-            // Lazy: if the robot is still down, the keep-alive retries until it is up.
-            robot
-                .lazy_intercepted(DIRECTORY_REGISTRATION_AUTHORITY)
-                .context("invalid directory registration channel")?,
-        );
+        // Lazy channels: if the robot is still down, the keep-alive retries until it is up.
         // Registration failures show up as a service fault on the robot (and clear on success).
-        let faults = FaultServiceClient::new(
-            robot
-                .lazy_intercepted(FAULT_SERVICE_AUTHORITY)
-                .context("invalid fault service channel")?,
-        );
-        let mut statuses =
-            runner.keep_registered(directory, Some(faults), host_ip, KeepAliveConfig::default());
+        let mut statuses = runner
+            .keep_registered_with_robot(robot, host_ip, KeepAliveConfig::default())
+            .context("invalid robot channel")?;
         tracing::info!(
             name = Announcer::METADATA.name,
             %host_ip,
@@ -123,21 +111,7 @@ pub async fn serve(
 /// Sends `message` through the robot: looks up the announce service in the directory (as the
 /// official `robot.ensure_client('announce-service')` does) and calls it at its authority.
 pub async fn announce_through_robot(robot: &Robot, message: &str) -> anyhow::Result<String> {
-    let mut directory = DirectoryServiceClient::new(robot.intercepted(DIRECTORY_AUTHORITY).await?);
-    let mut lookup = GetServiceEntryRequest {
-        header: None,
-        service_name: Announcer::METADATA.name.to_owned(),
-    };
-    stamp_request(&mut lookup, robot.client_name());
-    let entry = check_response(directory.get_service_entry(lookup).await?.into_inner())?
-        .service_entry
-        .with_context(|| {
-            format!(
-                "{} is not in the robot's directory",
-                Announcer::METADATA.name
-            )
-        })?;
-    let channel = robot.intercepted(&entry.authority).await?;
+    let channel = robot.service_channel(Announcer::METADATA.name).await?;
     call(AnnounceServiceClient::new(channel), message).await
 }
 

@@ -28,6 +28,7 @@ mod auth;
 mod channels;
 mod config;
 mod error;
+mod lookup;
 mod proxy_error;
 mod tls;
 mod token;
@@ -47,6 +48,7 @@ pub use config::{
     RobotConfigBuilder,
 };
 pub use error::RobotError;
+pub use lookup::ServiceLookupError;
 pub use proxy_error::{ProxyError, classify_status};
 pub use tls::{BOSTON_DYNAMICS_ROOT_CA_PEM, Trust};
 pub use token::{AUTHORIZATION, AuthInterceptor, Token, TokenStore};

@@ -60,19 +60,27 @@ pub fn add_all(builder: ServiceRunnerBuilder, state: &EmulatorState) -> ServiceR
         .add_service(EmulatedPayloadRegistration::new(state.clone()))
 }
 
-/// The registration metadata of the five emulated services.
-pub fn builtin_metadata() -> [ServiceMetadata; 5] {
+/// The registration metadata of every service the emulator answers itself: the five above, and
+/// the lease, power, time-sync, fault and robot-state services the emulated robot hosts at
+/// `api.spot.robot`.
+pub fn builtin_metadata() -> [ServiceMetadata; 10] {
     [
         EmulatedAuth::METADATA,
         EmulatedRobotId::METADATA,
         EmulatedDirectory::METADATA,
         EmulatedDirectoryRegistration::METADATA,
         EmulatedPayloadRegistration::METADATA,
+        lease::EmulatedLease::METADATA,
+        power::EmulatedPower::METADATA,
+        EmulatedTimeSync::METADATA,
+        EmulatedFaultService::METADATA,
+        EmulatedRobotState::METADATA,
     ]
 }
 
-/// The directory entries of the five emulated services, as the directory lists them (the
-/// robot's directory lists its own services too). `last_update` is left unset.
+/// The directory entries of the services the emulator answers itself
+/// ([`builtin_metadata`]), as the directory lists them (the robot's directory lists its own
+/// services too, so that `robot.ensure_client("lease")` finds them). `last_update` is left unset.
 pub fn builtin_service_entries() -> Vec<ServiceEntry> {
     builtin_metadata()
         .into_iter()

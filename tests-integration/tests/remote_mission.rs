@@ -697,3 +697,86 @@ async fn the_rust_client_runs_a_session() {
     }
     server.stop().await;
 }
+
+/// The lease service and a mission service retaining through it, on one loopback server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_leases_are_retained_while_the_session_lives() {
+    use spot_service::emulator::services::lease::{EmulatedLease, EmulatedLeaseConfig};
+    use spot_service::emulator::state::{EmulatorConfig, EmulatorState};
+    use spot_service::lease::keepalive::{LeaseClient, LeaseKeepAliveConfig};
+
+    const STALE: Duration = Duration::from_secs(1);
+    const PATIENCE: Duration = Duration::from_secs(10);
+    let state = EmulatorState::new(EmulatorConfig::default()).unwrap();
+    let lease_service = EmulatedLease::with_config(
+        state,
+        EmulatedLeaseConfig::default().with_stale_timeout(STALE),
+    );
+    // The mission service's lease client needs the server's address: bind first, then connect
+    // lazily.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let lazy = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect_lazy();
+    let service = MissionService::new(Counter::default()).with_lease_client_config(
+        LeaseClient::new(lazy.clone()),
+        LeaseKeepAliveConfig::default().with_interval(Duration::from_millis(100)),
+    );
+    let runner = ServiceRunner::builder()
+        .host("127.0.0.1")
+        .port(port)
+        .add_service(lease_service.clone())
+        .add_service(service)
+        .build()
+        .await
+        .unwrap();
+    let server = spawn(runner);
+    let mut missions = RemoteMissionServiceClient::new(lazy.clone());
+    let mut observer = LeaseClient::new(lazy.clone()).with_client_name("observer");
+    let is_stale = |resources: Vec<api::LeaseResource>| {
+        resources
+            .iter()
+            .find(|r| r.resource == "body")
+            .is_some_and(|r| r.is_stale)
+    };
+
+    // The "mission" acquires the body lease and hands it over without retaining it itself.
+    let body = LeaseClient::new(lazy.clone())
+        .with_client_name("mission")
+        .acquire("body")
+        .await
+        .unwrap();
+    let id = missions
+        .establish_session(EstablishSessionRequest {
+            header: header(),
+            leases: vec![body.as_proto().clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .session_id;
+
+    // Two staleness periods later, the lease is still fresh: the session retains its sub-lease.
+    tokio::time::sleep(STALE * 2 + STALE / 2).await;
+    assert!(!is_stale(observer.list_leases(true).await.unwrap()));
+
+    // Once the session is torn down, nobody retains it any more.
+    missions
+        .teardown_session(TeardownSessionRequest {
+            header: header(),
+            session_id: id,
+        })
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !is_stale(observer.list_leases(true).await.unwrap()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lease never went stale"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

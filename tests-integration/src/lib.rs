@@ -14,6 +14,7 @@ pub mod proto {
     tonic::include_proto!("spot_service.testing");
 }
 
+pub mod bench;
 pub mod python;
 
 use proto::echo_service_server::EchoService;

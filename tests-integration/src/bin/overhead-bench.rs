@@ -20,14 +20,14 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Stdio;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use prost::Message as _;
 use spot_service::ServiceRunner;
 use spot_service::proto::bosdyn::api::RequestHeader;
+use tests_integration::bench::{self, Amount, H2load, KillOnDrop, cpu_time, median, pinned};
 use tests_integration::proto::EchoRequest;
 use tests_integration::proto::echo_service_server::EchoServiceServer;
 use tests_integration::{BareEcho, HandStampedEcho, SpotEcho, echo_client};
@@ -117,31 +117,8 @@ fn serve_forever(serve: ServerMode) -> Result<()> {
 /// A server child process.
 struct Server {
     name: &'static str,
-    child: Child,
+    process: KillOnDrop,
     port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `taskset -c <core>` when pinning is possible.
-fn pinned(core: u32, program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let can_pin = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
-        && Command::new("taskset")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if can_pin {
-        let mut command = Command::new("taskset");
-        command.args(["-c", &core.to_string()]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
 }
 
 fn start_server(name: &'static str, mode: &str, log: &str) -> Result<Server> {
@@ -158,22 +135,11 @@ fn start_server(name: &'static str, mode: &str, log: &str) -> Result<Server> {
         .strip_prefix("PORT ")
         .context("server did not print its port")?
         .parse()?;
-    Ok(Server { name, child, port })
-}
-
-/// User + system CPU time of a process (all threads), from `/proc/<pid>/stat`.
-fn cpu_time(pid: u32, ticks_per_sec: u64) -> Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')').context("stat format")? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    Ok(Duration::from_secs_f64(ticks as f64 / ticks_per_sec as f64))
-}
-
-fn clock_ticks() -> Result<u64> {
-    let out = Command::new("getconf").arg("CLK_TCK").output()?;
-    Ok(String::from_utf8(out.stdout)?.trim().parse()?)
+    Ok(Server {
+        name,
+        process: KillOnDrop(child),
+        port,
+    })
 }
 
 fn echo_request() -> EchoRequest {
@@ -190,51 +156,32 @@ fn echo_request() -> EchoRequest {
 
 /// A gRPC-framed request body for h2load.
 fn write_body(dir: &Path) -> Result<PathBuf> {
-    let message = echo_request().encode_to_vec();
-    let mut body = vec![0u8];
-    body.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    body.extend_from_slice(&message);
     let path = dir.join("echo-request.bin");
-    std::fs::write(&path, body)?;
+    bench::write_grpc_body(&path, &echo_request())?;
     Ok(path)
 }
 
-/// Field `index` of the comma-separated h2load line starting with `prefix`, as a number.
-fn h2load_number(text: &str, prefix: &str, index: usize) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(prefix))?
-        .trim_start_matches(prefix)
-        .split(',')
-        .nth(index)?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
 fn h2load(cli: &Cli, port: u16, body: &Path) -> Result<u64> {
-    let output = pinned(1, "h2load")
-        .args(["-n", &cli.requests.to_string()])
-        .args(["-c", &cli.connections.to_string()])
-        .args(["-m", &cli.streams.to_string()])
-        .args(["-t", "1", "-d"])
-        .arg(body)
-        .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
-        .arg(format!(
-            "http://127.0.0.1:{port}/spot_service.testing.EchoService/Echo"
-        ))
-        .output()
-        .context("h2load not found: apt-get install nghttp2-client, or use --load tonic")?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    // "requests: N total, N started, N done, N succeeded, ..."
-    let succeeded = h2load_number(&text, "requests:", 3).context("no requests line")? as u64;
-    if succeeded != cli.requests {
+    let run = H2load {
+        url: format!("http://127.0.0.1:{port}/spot_service.testing.EchoService/Echo"),
+        body: body.to_owned(),
+        connections: cli.connections,
+        streams: cli.streams,
+        amount: Amount::Requests(cli.requests),
+        core: 1,
+        latency_log: None,
+    }
+    .run(None)
+    .context("h2load (or use --load tonic)")?;
+    if run.succeeded != cli.requests {
         bail!(
-            "h2load: only {succeeded} of {} requests succeeded:\n{text}",
-            cli.requests
+            "h2load: only {} of {} requests succeeded:\n{}",
+            run.succeeded,
+            cli.requests,
+            run.output
         );
     }
-    Ok(succeeded)
+    Ok(run.succeeded)
 }
 
 async fn tonic_load(cli: &Cli, port: u16) -> Result<u64> {
@@ -260,29 +207,23 @@ async fn tonic_load(cli: &Cli, port: u16) -> Result<u64> {
     Ok(per_task * tasks)
 }
 
-async fn measure(cli: &Cli, server: &Server, body: &Path, ticks_per_sec: u64) -> Result<Run> {
-    let pid = server.child.id();
-    let before = cpu_time(pid, ticks_per_sec)?;
+async fn measure(cli: &Cli, server: &Server, body: &Path) -> Result<Run> {
+    let pid = server.process.id();
+    let before = cpu_time(pid)?;
     let start = Instant::now();
     let requests = match cli.load {
         Load::H2load => h2load(cli, server.port, body)?,
         Load::Tonic => tonic_load(cli, server.port).await?,
     };
     let elapsed = start.elapsed();
-    let cpu = cpu_time(pid, ticks_per_sec)? - before;
+    let cpu = cpu_time(pid)? - before;
     Ok(Run {
         requests_per_sec: requests as f64 / elapsed.as_secs_f64(),
         cpu_us_per_request: cpu.as_secs_f64() * 1e6 / requests as f64,
     })
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 async fn bench(cli: &Cli) -> Result<()> {
-    let ticks_per_sec = clock_ticks()?;
     let bare = start_server("bare tonic", "serve-bare", &cli.server_log)?;
     let hand = start_server("hand-stamped", "serve-hand", &cli.server_log)?;
     let spot = start_server("spot-service", "serve-spot", &cli.server_log)?;
@@ -306,12 +247,12 @@ async fn bench(cli: &Cli) -> Result<()> {
 
     // Warm-up, then alternating measured rounds.
     for server in servers {
-        measure(cli, server, &body, ticks_per_sec).await?;
+        measure(cli, server, &body).await?;
     }
     let mut runs: [Vec<Run>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for round in 0..cli.rounds {
         for (i, server) in servers.into_iter().enumerate() {
-            let run = measure(cli, server, &body, ticks_per_sec).await?;
+            let run = measure(cli, server, &body).await?;
             eprintln!(
                 "round {round}: {:<12} {:>9.0} req/s {:>7.2} us CPU/request",
                 server.name, run.requests_per_sec, run.cpu_us_per_request
@@ -325,8 +266,8 @@ async fn bench(cli: &Cli) -> Result<()> {
         .iter()
         .map(|r| {
             (
-                median(r.iter().map(|x| x.requests_per_sec).collect()),
-                median(r.iter().map(|x| x.cpu_us_per_request).collect()),
+                median(r.iter().map(|x| x.requests_per_sec)),
+                median(r.iter().map(|x| x.cpu_us_per_request)),
             )
         })
         .collect();

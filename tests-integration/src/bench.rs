@@ -1,0 +1,532 @@
+//! Plumbing shared by the benchmark binaries (`overhead-bench`, `mission-bench`): pinning processes
+//! to cores, reading a process's CPU time and memory from `/proc`, running `h2load` and reading its
+//! report and per-request log, gRPC-framed request bodies, start-up timing and small statistics.
+//!
+//! Linux only (`/proc`, `taskset`, `getconf`), like the benchmarks.
+
+use std::ffi::OsStr;
+use std::future::Future;
+use std::io::{BufRead as _, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+// ---------------------------------------------------------------------------------------------
+// Cores
+
+/// Whether processes can be pinned: `taskset` is installed and there are 2+ cores.
+pub fn can_pin() -> bool {
+    static CAN_PIN: OnceLock<bool> = OnceLock::new();
+    *CAN_PIN.get_or_init(|| {
+        std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+            && Command::new("taskset")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// A command running `program` on `core` only (`taskset -c <core>`, which execs the program, so
+/// the child's pid is the program's), or plainly when pinning is not possible.
+pub fn pinned(core: u32, program: impl AsRef<OsStr>) -> Command {
+    if can_pin() {
+        let mut command = Command::new("taskset");
+        command.args(["-c", &core.to_string()]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Pins this process (every thread it has, and those it starts later) to `core`. Returns whether
+/// it did; call it before starting a runtime so that all worker threads inherit the affinity.
+pub fn pin_self(core: u32) -> Result<bool> {
+    if !can_pin() {
+        return Ok(false);
+    }
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", &core.to_string()])
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("taskset could not pin this process to core {core}");
+    }
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes: CPU time, memory
+
+/// Clock ticks per second of the `/proc` CPU times (`getconf CLK_TCK`).
+pub fn clock_ticks() -> Result<u64> {
+    static TICKS: OnceLock<u64> = OnceLock::new();
+    if let Some(ticks) = TICKS.get() {
+        return Ok(*ticks);
+    }
+    let out = Command::new("getconf").arg("CLK_TCK").output()?;
+    let ticks = String::from_utf8(out.stdout)?.trim().parse()?;
+    Ok(*TICKS.get_or_init(|| ticks))
+}
+
+/// User + system CPU time of a process (all its threads, exited ones included), from
+/// `/proc/<pid>/stat`.
+pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("process {pid} is gone"))?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').context("stat format")? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(Duration::from_secs_f64(
+        ticks as f64 / clock_ticks()? as f64,
+    ))
+}
+
+/// Resident memory of a process, from `/proc/<pid>/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident set size now (`VmRSS`), in KiB.
+    pub rss_kib: u64,
+    /// Peak resident set size so far (`VmHWM`), in KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// The resident memory of process `pid`.
+pub fn memory(pid: u32) -> Result<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("process {pid} is gone"))?;
+    let field = |name: &str| -> Result<u64> {
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .with_context(|| format!("no {name} in /proc/{pid}/status"))?;
+        // "    1234 kB"
+        Ok(line
+            .split_whitespace()
+            .next()
+            .context("empty memory field")?
+            .parse()?)
+    };
+    Ok(Memory {
+        rss_kib: field("VmRSS")?,
+        peak_rss_kib: field("VmHWM")?,
+    })
+}
+
+/// A child process that is killed (and reaped) when dropped.
+#[derive(Debug)]
+pub struct KillOnDrop(pub Child);
+
+impl KillOnDrop {
+    /// The child's pid.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback TCP port that was free a moment ago (for a child process to listen on).
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up
+
+/// How often [`time_to_first_answer`] retries.
+pub const FIRST_ANSWER_RETRY: Duration = Duration::from_millis(2);
+
+/// Polls `call` (a real RPC, making its own short-timeout connection) every
+/// [`FIRST_ANSWER_RETRY`] until it succeeds, and returns the time from `spawned` (taken just
+/// before the child was spawned) to that first answer, with the answer. Fails if `child` exits or
+/// nothing answers within `timeout` (which also bounds each call).
+pub async fn time_to_first_answer<T, F, Fut>(
+    child: &mut Child,
+    spawned: Instant,
+    timeout: Duration,
+    mut call: F,
+) -> Result<(Duration, T)>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    loop {
+        let remaining = timeout.saturating_sub(spawned.elapsed());
+        let attempt = tokio::time::timeout(remaining, call())
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the call did not finish")));
+        let elapsed = spawned.elapsed();
+        match attempt {
+            Ok(answer) => return Ok((elapsed, answer)),
+            Err(error) => {
+                if let Some(status) = child.try_wait()? {
+                    bail!("the server exited ({status}) before answering: {error:#}");
+                }
+                if elapsed > timeout {
+                    bail!("no answer within {timeout:?}: {error:#}");
+                }
+            }
+        }
+        tokio::time::sleep(FIRST_ANSWER_RETRY).await;
+    }
+}
+
+/// A plain-text HTTP/2 channel to `addr`, giving up after `connect_timeout` when nothing accepts
+/// the connection (calls on it have no timeout of their own).
+pub async fn connect_h2c(
+    addr: SocketAddr,
+    connect_timeout: Duration,
+) -> Result<tonic::transport::Channel> {
+    Ok(
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+            .connect_timeout(connect_timeout)
+            .connect()
+            .await?,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies
+
+/// `message` in a gRPC frame (uncompressed flag, big-endian length, message), as sent on the wire.
+pub fn grpc_frame(message: &impl prost::Message) -> Vec<u8> {
+    let message = message.encode_to_vec();
+    let mut body = Vec::with_capacity(5 + message.len());
+    body.push(0u8);
+    body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    body.extend_from_slice(&message);
+    body
+}
+
+/// Writes `message`, gRPC-framed, to `path` (an h2load `-d` body).
+pub fn write_grpc_body(path: &Path, message: &impl prost::Message) -> Result<()> {
+    std::fs::write(path, grpc_frame(message))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// h2load
+
+/// How much load one h2load run sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Amount {
+    /// A fixed number of requests across all connections (`-n`).
+    Requests(u64),
+    /// Timing-based: `warm_up` unmeasured, then `main` measured (`--warm-up-time`, `-D`).
+    Timed {
+        /// Load before the measured part; not counted.
+        warm_up: Duration,
+        /// The measured part.
+        main: Duration,
+    },
+}
+
+/// One h2load run: gRPC POSTs of a fixed body to one URL over h2c, h2load pinned to a core.
+#[derive(Debug, Clone)]
+pub struct H2load {
+    /// `http://host:port/package.Service/Method`.
+    pub url: String,
+    /// The gRPC-framed request body (see [`write_grpc_body`]).
+    pub body: PathBuf,
+    /// Connections (`-c`).
+    pub connections: u32,
+    /// Concurrent streams per connection (`-m`): requests in flight = connections x streams.
+    pub streams: u32,
+    /// How much load.
+    pub amount: Amount,
+    /// The core h2load is pinned to (when pinning is possible).
+    pub core: u32,
+    /// If set, h2load logs every request there (`--log-file`); the log is read into
+    /// [`H2loadRun::latencies_us`] and then deleted.
+    pub latency_log: Option<PathBuf>,
+}
+
+/// What an h2load run reported.
+#[derive(Debug, Clone, Default)]
+pub struct H2loadRun {
+    /// The `requests:` line: total, started, done, succeeded, failed, errored, timeout.
+    pub total: u64,
+    /// Requests started.
+    pub started: u64,
+    /// Requests done.
+    pub done: u64,
+    /// Requests answered with a 2xx status.
+    pub succeeded: u64,
+    /// Requests that failed.
+    pub failed: u64,
+    /// Requests that errored.
+    pub errored: u64,
+    /// Requests that timed out.
+    pub timeout: u64,
+    /// h2load's own rate (over the main duration in timing-based runs).
+    pub requests_per_sec: f64,
+    /// Response DATA bytes received (the `traffic:` line's `data`).
+    pub data_bytes: u64,
+    /// Time to the end of each response, in microseconds, sorted (only with a latency log).
+    pub latencies_us: Vec<u64>,
+    /// Log rows whose HTTP status was not 200 (only with a latency log).
+    pub non_200: u64,
+    /// CPU time the watched process used during the measured part (see [`H2load::run`]).
+    pub watched_cpu: Option<Duration>,
+    /// h2load's standard output.
+    pub output: String,
+}
+
+impl H2loadRun {
+    /// Fails unless every request succeeded: none failed, errored or timed out, every one done and
+    /// answered 2xx (and 200 in the log, when there is one), and at least one.
+    pub fn check_all_succeeded(&self) -> Result<()> {
+        let logged = self.latency_log_ok();
+        if self.succeeded == 0
+            || self.failed + self.errored + self.timeout > 0
+            || self.succeeded != self.done
+            || self.done != self.started
+            || !logged
+        {
+            bail!(
+                "h2load: not every request succeeded ({} rows not 200 in the log):\n{}",
+                self.non_200,
+                self.output
+            );
+        }
+        Ok(())
+    }
+
+    fn latency_log_ok(&self) -> bool {
+        self.non_200 == 0
+            && (self.latencies_us.is_empty() || self.latencies_us.len() as u64 == self.succeeded)
+    }
+
+    /// Mean response DATA bytes per succeeded request.
+    pub fn data_bytes_per_request(&self) -> f64 {
+        self.data_bytes as f64 / self.succeeded.max(1) as f64
+    }
+}
+
+/// h2load's line that says the measured part began (timing-based runs; one per worker thread).
+const MAIN_STARTED: &str = "Main benchmark duration is started";
+/// h2load's line that says the measured part ended.
+const MAIN_OVER: &str = "Main benchmark duration is over";
+
+impl H2load {
+    /// Runs h2load (one worker thread) and parses its report.
+    ///
+    /// With `watch`, also measures that process's CPU time over the measured part: from h2load's
+    /// start to its exit for [`Amount::Requests`]; from the end of the warm-up to the end of the
+    /// main duration for [`Amount::Timed`] (h2load announces both on its output, which is read as
+    /// it comes).
+    pub fn run(&self, watch: Option<u32>) -> Result<H2loadRun> {
+        let mut command = pinned(self.core, "h2load");
+        command
+            .args(["-c", &self.connections.to_string()])
+            .args(["-m", &self.streams.to_string()])
+            .args(["-t", "1"]);
+        match self.amount {
+            Amount::Requests(n) => command.args(["-n", &n.to_string()]),
+            Amount::Timed { warm_up, main } => command
+                .arg(format!("--warm-up-time={}ms", warm_up.as_millis()))
+                .arg(format!("--duration={}ms", main.as_millis())),
+        };
+        if let Some(log) = &self.latency_log {
+            command.arg(format!("--log-file={}", log.display()));
+        }
+        command
+            .arg("-d")
+            .arg(&self.body)
+            .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
+            .arg(&self.url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+
+        let cpu = |pid: Option<u32>| pid.map(cpu_time).transpose();
+        let timed = matches!(self.amount, Amount::Timed { .. });
+        let mut before = if timed { None } else { cpu(watch)? };
+        let mut child = command
+            .spawn()
+            .context("h2load not found: apt-get install nghttp2-client")?;
+        let mut stderr = child.stderr.take().context("h2load stderr")?;
+        let stderr_reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
+        let mut output = String::new();
+        let mut after = None;
+        for line in BufReader::new(child.stdout.take().context("h2load stdout")?).lines() {
+            let line = line?;
+            if timed && line.starts_with(MAIN_STARTED) {
+                before = cpu(watch)?;
+            } else if timed && line.starts_with(MAIN_OVER) {
+                after = cpu(watch)?;
+            }
+            output.push_str(&line);
+            output.push('\n');
+        }
+        let status = child.wait()?;
+        if !timed {
+            after = cpu(watch)?;
+        }
+        let stderr = stderr_reader.join().unwrap_or_default();
+        if !status.success() {
+            bail!("h2load failed ({status}):\n{output}{stderr}");
+        }
+
+        let requests = |index| h2load_number(&output, "requests:", index).map(|n| n as u64);
+        let (Some(total), Some(started), Some(done), Some(succeeded)) =
+            (requests(0), requests(1), requests(2), requests(3))
+        else {
+            bail!("h2load: no requests line:\n{output}{stderr}");
+        };
+        let mut run = H2loadRun {
+            total,
+            started,
+            done,
+            succeeded,
+            failed: requests(4).unwrap_or(0),
+            errored: requests(5).unwrap_or(0),
+            timeout: requests(6).unwrap_or(0),
+            requests_per_sec: h2load_number(&output, "finished in", 1).unwrap_or(0.0),
+            data_bytes: traffic_data_bytes(&output).unwrap_or(0),
+            watched_cpu: match (before, after) {
+                (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+                (None, None) => None,
+                _ => bail!("h2load did not announce its main duration:\n{output}"),
+            },
+            output,
+            ..Default::default()
+        };
+        if let Some(log) = &self.latency_log {
+            (run.latencies_us, run.non_200) = read_latency_log(log)?;
+            let _ = std::fs::remove_file(log);
+        }
+        Ok(run)
+    }
+}
+
+/// Field `index` of the comma-separated h2load line starting with `prefix`, as a number
+/// (`requests: N total, N started, ...`, `finished in 4.00s, 2191.67 req/s, ...`).
+pub fn h2load_number(text: &str, prefix: &str, index: usize) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(prefix))?
+        .trim_start_matches(prefix)
+        .split(',')
+        .nth(index)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The exact DATA byte count of h2load's `traffic:` line (`..., 347.41KB (355748) data`).
+fn traffic_data_bytes(text: &str) -> Option<u64> {
+    let part = text
+        .lines()
+        .find(|l| l.starts_with("traffic:"))?
+        .split(',')
+        .find(|p| p.trim_end().ends_with(" data"))?;
+    let (_, bytes) = part.split_once('(')?;
+    bytes.split_once(')')?.0.parse().ok()
+}
+
+/// Reads an h2load `--log-file` (tab-separated: start time in us since epoch, HTTP status, us to
+/// the end of the response): the sorted latencies and how many rows were not status 200.
+pub fn read_latency_log(path: &Path) -> Result<(Vec<u64>, u64)> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("no h2load log at {}", path.display()))?;
+    let mut latencies = Vec::new();
+    let mut non_200 = 0;
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        let mut columns = line.split('\t');
+        let (Some(_start), Some(status), Some(latency)) =
+            (columns.next(), columns.next(), columns.next())
+        else {
+            bail!("h2load log row {line:?} has fewer than 3 columns");
+        };
+        if status != "200" {
+            non_200 += 1;
+        }
+        latencies.push(latency.trim().parse::<u64>()?);
+    }
+    latencies.sort_unstable();
+    Ok((latencies, non_200))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+/// The median (the upper one for an even count). Panics on an empty input.
+pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    assert!(!values.is_empty(), "median of nothing");
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The `p`-th percentile (0 < p <= 100, nearest rank) of `sorted` values. Panics on an empty
+/// input.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    assert!(!sorted.is_empty(), "percentile of nothing");
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "\
+finished in 4.00s, 2191.67 req/s, 210.08KB/s
+requests: 6575 total, 6575 started, 6574 done, 6573 succeeded, 1 failed, 1 errored, 0 timeout
+status codes: 6575 2xx, 0 3xx, 0 4xx, 0 5xx
+traffic: 630.24KB (645367) total, 24.59KB (25182) headers (space savings 96.29%), 347.41KB (355748) data
+";
+
+    #[test]
+    fn parses_an_h2load_report() {
+        assert_eq!(h2load_number(REPORT, "requests:", 0), Some(6575.0));
+        assert_eq!(h2load_number(REPORT, "requests:", 3), Some(6573.0));
+        assert_eq!(h2load_number(REPORT, "requests:", 5), Some(1.0));
+        assert_eq!(h2load_number(REPORT, "finished in", 1), Some(2191.67));
+        assert_eq!(traffic_data_bytes(REPORT), Some(355748));
+    }
+
+    #[test]
+    fn reads_a_latency_log() {
+        let dir = std::env::temp_dir().join(format!("bench-log-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("h2load.log");
+        std::fs::write(
+            &path,
+            "1795287765742242\t200\t7388\n1\t200\t6105\n2\t503\t10\n",
+        )
+        .unwrap();
+        let (latencies, non_200) = read_latency_log(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(latencies, [10, 6105, 7388]);
+        assert_eq!(non_200, 1);
+    }
+
+    #[test]
+    fn percentiles_and_median() {
+        let values: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 50.0), 50);
+        assert_eq!(percentile(&values, 99.0), 99);
+        assert_eq!(percentile(&values, 100.0), 100);
+        assert_eq!(percentile(&[7], 99.0), 7);
+        assert_eq!(median([3.0, 1.0, 2.0]), 2.0);
+    }
+}

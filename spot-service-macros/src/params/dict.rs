@@ -111,6 +111,13 @@ pub(crate) fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
                 })
             }
 
+            fn default_dict_param() -> #p::Cow<'static, #p::DictParam> {
+                static DEFAULT: #p::OnceLock<#p::DictParam> = #p::OnceLock::new();
+                #p::Cow::Borrowed(DEFAULT.get_or_init(|| {
+                    #p::default_dict_param(<Self as #p::DictParams>::dict_spec())
+                }))
+            }
+
             fn from_dict_param(
                 #value: &#p::DictParam,
             ) -> #p::Result<Self, #p::ParamError> {

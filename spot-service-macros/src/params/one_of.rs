@@ -320,6 +320,16 @@ pub(crate) fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
                 })
             }
 
+            fn default_one_of_param() -> #p::Option<#p::Cow<'static, #p::OneOfParam>> {
+                static DEFAULT: #p::OnceLock<#p::Option<#p::OneOfParam>> = #p::OnceLock::new();
+                DEFAULT
+                    .get_or_init(|| {
+                        #p::default_one_of_param(<Self as #p::OneOfParams>::one_of_spec())
+                    })
+                    .as_ref()
+                    .map(#p::Cow::Borrowed)
+            }
+
             fn from_one_of_param(
                 #value: &#p::OneOfParam,
             ) -> #p::Result<Self, #p::ParamError> {

@@ -184,6 +184,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::proto::bosdyn::api::custom_param_error::Status as ParamErrorStatus;
@@ -227,6 +228,12 @@ pub trait DictParams: Sized + Send + Sync + 'static {
     fn from_validated_dict_param(value: &DictParam) -> Result<Self, ParamError> {
         Self::from_dict_param(value)
     }
+
+    /// The spec's default value ([`default_dict_param`]), which an absent value stands for.
+    /// Built at each call by default; the derive builds it once.
+    fn default_dict_param() -> Cow<'static, DictParam> {
+        Cow::Owned(default_dict_param(Self::dict_spec()))
+    }
 }
 
 /// A Rust type whose value is a `OneOfParam`: one of several keys, each with its own
@@ -253,6 +260,13 @@ pub trait OneOfParams: Sized + Send + Sync + 'static {
     /// again. By default, [`Self::from_one_of_param`].
     fn from_validated_one_of_param(value: &OneOfParam) -> Result<Self, ParamError> {
         Self::from_one_of_param(value)
+    }
+
+    /// The spec's default value ([`default_one_of_param`]), which an absent value stands for;
+    /// `None` when the spec's `default_key` is not one of its keys. Built at each call by
+    /// default; the derive builds it once.
+    fn default_one_of_param() -> Option<Cow<'static, OneOfParam>> {
+        default_one_of_param(Self::one_of_spec()).map(Cow::Owned)
     }
 }
 
@@ -356,6 +370,7 @@ pub mod __private {
     pub use core::clone::Clone;
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
+    pub use std::borrow::Cow;
     pub use std::collections::HashMap;
     pub use std::string::String;
     pub use std::sync::OnceLock;
@@ -366,7 +381,7 @@ pub mod __private {
         ParamError, ParamOptions, validate_dict_value, validate_one_of_value,
     };
 
-    use super::{default_dict_param, default_one_of_param};
+    pub use super::{default_dict_param, default_one_of_param};
     use crate::proto::bosdyn::api::UserInterfaceInfo;
     use crate::proto::bosdyn::api::custom_param::{Value, spec::Spec as AnySpec};
 
@@ -475,7 +490,7 @@ pub mod __private {
     /// A `DictParams` type from a validated `CustomParam` (its default when absent).
     pub fn dict_from_param<T: DictParams>(value: Option<&CustomParam>) -> Result<T, ParamError> {
         match value.map(|value| &value.value) {
-            None => T::from_validated_dict_param(&default_dict_param(T::dict_spec())),
+            None => T::from_validated_dict_param(&T::default_dict_param()),
             Some(Some(Value::DictValue(value))) => T::from_validated_dict_param(value),
             Some(other) => Err(wrong_kind(&dict_param_spec::<T>(), other.as_ref())),
         }
@@ -498,7 +513,7 @@ pub mod __private {
     /// A `OneOfParams` type from a validated `CustomParam` (its default when absent).
     pub fn one_of_from_param<T: OneOfParams>(value: Option<&CustomParam>) -> Result<T, ParamError> {
         match value.map(|value| &value.value) {
-            None => match default_one_of_param(T::one_of_spec()) {
+            None => match T::default_one_of_param() {
                 Some(default) => T::from_validated_one_of_param(&default),
                 None => Err(ParamError::invalid_value(format!(
                     "OneOf parameter has nonexistent default key of {}",

@@ -15,6 +15,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 /// A TCP connection that fails all I/O once its token is cancelled.
 pub(crate) struct CuttableConnection {
     inner: TcpStream,
+    token: CancellationToken,
     cut: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
@@ -22,18 +23,37 @@ impl CuttableConnection {
     pub(crate) fn new(inner: TcpStream, cut: CancellationToken) -> Self {
         Self {
             inner,
+            token: cut.clone(),
             cut: Box::pin(cut.cancelled_owned()),
         }
     }
 
-    /// `Ready(error)` once cut; otherwise registers the waker so a cut wakes the connection.
-    fn poll_cut(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        self.cut.as_mut().poll(cx).map(|()| {
-            io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "connection cut off at the drain deadline",
-            )
-        })
+    fn cut_error() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "connection cut off at the drain deadline",
+        )
+    }
+
+    /// Runs one I/O poll unless the connection is cut. The cut is checked with an atomic load
+    /// before the I/O; only when the I/O has to wait is the cut's waker registered (so a cut
+    /// wakes a connection blocked on I/O), which keeps the lock of the token's waker list off
+    /// the path of every read and write.
+    fn poll_io<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if self.token.is_cancelled() {
+            return Poll::Ready(Err(Self::cut_error()));
+        }
+        match io(Pin::new(&mut self.inner), cx) {
+            Poll::Pending => match self.cut.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(Self::cut_error())),
+                Poll::Pending => Poll::Pending,
+            },
+            ready => ready,
+        }
     }
 }
 
@@ -43,11 +63,8 @@ impl AsyncRead for CuttableConnection {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if let Poll::Ready(error) = this.poll_cut(cx) {
-            return Poll::Ready(Err(error));
-        }
-        Pin::new(&mut this.inner).poll_read(cx, buf)
+        self.get_mut()
+            .poll_io(cx, |inner, cx| inner.poll_read(cx, buf))
     }
 }
 
@@ -57,11 +74,8 @@ impl AsyncWrite for CuttableConnection {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if let Poll::Ready(error) = this.poll_cut(cx) {
-            return Poll::Ready(Err(error));
-        }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        self.get_mut()
+            .poll_io(cx, |inner, cx| inner.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -69,11 +83,8 @@ impl AsyncWrite for CuttableConnection {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if let Poll::Ready(error) = this.poll_cut(cx) {
-            return Poll::Ready(Err(error));
-        }
-        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+        self.get_mut()
+            .poll_io(cx, |inner, cx| inner.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {

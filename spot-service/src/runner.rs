@@ -60,6 +60,9 @@ const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 #[cfg(feature = "reflection")]
 const REFLECTION_SERVICE: &str = "grpc.reflection.v1.ServerReflection";
 
+/// Idle time before TCP keep-alive probes start on an accepted connection.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(5);
+
 /// Default time allowed for in-flight calls to finish once shutdown starts (the official runner
 /// allows 3 s).
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
@@ -432,14 +435,17 @@ impl ServiceRunner {
         let server_stop = CancellationToken::new();
         let cut_connections = CancellationToken::new();
         let cut = cut_connections.clone();
+        // Dead peers (a robot that rebooted, a pulled cable) are found by TCP keep-alive, which
+        // costs nothing per call; HTTP/2 PING keep-alive would put a timer and a lock on the
+        // path of every frame.
         let incoming = TcpIncoming::from(self.listener)
             .with_nodelay(Some(true))
+            .with_keepalive(Some(TCP_KEEPALIVE))
             // A child token per connection: each connection polls its own (uncontended) node.
             .map(move |accepted| {
                 accepted.map(|tcp| CuttableConnection::new(tcp, cut.child_token()))
             });
         let server = tonic::transport::Server::builder()
-            .http2_keepalive_interval(Some(Duration::from_secs(5)))
             .add_routes(self.routes.routes())
             .serve_with_incoming_shutdown(incoming, server_stop.clone().cancelled_owned());
         let mut server = tokio::spawn(server);

@@ -1,21 +1,27 @@
 //! The RemoteMission (Autowalk callback) benchmark: spot-service's `hello-world` example against
 //! the same service built the official way with the Python SDK
-//! (`tests-integration/python/hello_world_mission_service.py`), side by side in one run.
+//! (`tests-integration/python/hello_world_mission_service.py`), side by side in one run, with the
+//! transport floor next to them: a bare tonic `RemoteMissionService` with fixed answers (no header
+//! handling, sessions, params or logging), served by this binary (`mission-bench serve-floor`), so
+//! that the CPU spot-service and hello-world add per Tick shows above what tonic itself costs.
 //!
-//! Both run as child processes on loopback, pinned to core 0; h2load (and this process) run on
-//! core 1. For each service it measures:
+//! All three run as child processes on loopback, pinned to core 0; h2load (and this process) run
+//! on core 1. For each service it measures:
 //! - start-up time: from spawn to the first answer of a real call (GetRemoteMissionServiceInfo),
 //!   polled every 2 ms with a short connect timeout; median of `--startup-runs` fresh starts;
 //! - idle RSS (`VmRSS`) after start-up plus `--settle`, and peak RSS (`VmHWM`) after the load;
 //! - Tick under h2load at each `--concurrency` (requests in flight: `--connections` HTTP/2
 //!   connections x concurrency/connections streams each), in timing-based rounds (`--warm-up`
-//!   then `--duration`), Rust and Python alternating, median over `--rounds`: requests/s, service
+//!   then `--duration`), the services' order rotating each round, median over `--rounds`:
+//!   requests/s, service
 //!   CPU time per Tick (`/proc/<pid>/stat` over the measured part only) and p50/p99 latency (from
 //!   h2load's per-request log).
 //!
 //! Before the load, a tonic client opens a session (EstablishSession), checks that the Tick that
-//! h2load will send (that session, params `{who: "bench"}`) answers STATUS_SUCCESS with CODE_OK and
-//! that invalid params answer STATUS_CUSTOM_PARAMS_ERROR. After each run, h2load must report every
+//! h2load will send (that session, params `{who: "bench"}`) answers STATUS_SUCCESS with CODE_OK and,
+//! on the two real services, that invalid params answer STATUS_CUSTOM_PARAMS_ERROR and that the
+//! params spec has `who` and `toggle_key` (the floor validates nothing and has no spec). After
+//! each run, h2load must report every
 //! request succeeded, and the response bytes per request must match the size of the checked answer
 //! (a gRPC error would be a trailers-only answer with no body).
 //!
@@ -31,15 +37,22 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, ensure};
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use spot_service::MAX_MESSAGE_SIZE;
 use spot_service::client::check_response;
 use spot_service::proto::bosdyn::api::mission::remote_mission_service_client::RemoteMissionServiceClient;
+use spot_service::proto::bosdyn::api::mission::remote_mission_service_server::{
+    RemoteMissionService, RemoteMissionServiceServer,
+};
 use spot_service::proto::bosdyn::api::mission::{
-    EstablishSessionRequest, GetRemoteMissionServiceInfoRequest, TeardownSessionRequest,
-    TickRequest, TickResponse, establish_session_response, tick_response,
+    EstablishSessionRequest, EstablishSessionResponse, GetRemoteMissionServiceInfoRequest,
+    GetRemoteMissionServiceInfoResponse, StopRequest, StopResponse, TeardownSessionRequest,
+    TeardownSessionResponse, TickRequest, TickResponse, establish_session_response, stop_response,
+    teardown_session_response, tick_response,
 };
 use spot_service::proto::bosdyn::api::{
-    CustomParam, DictParam, Int64Param, OneOfParam, RequestHeader, StringParam, custom_param,
+    CommonError, CustomParam, DictParam, Int64Param, OneOfParam, RequestHeader, ResponseHeader,
+    StringParam, common_error, custom_param,
 };
 use tests_integration::bench::{
     self, Amount, H2load, KillOnDrop, Memory, connect_h2c, free_port, median, percentile, pinned,
@@ -49,10 +62,28 @@ use tests_integration::python;
 
 const TICK_PATH: &str = "/bosdyn.api.mission.RemoteMissionService/Tick";
 
+/// The services, by index in [`run`]'s arrays.
+const RUST: usize = 0;
+/// See [`RUST`].
+const PYTHON: usize = 1;
+/// See [`RUST`].
+const FLOOR: usize = 2;
+/// How many services are compared.
+const SERVICES: usize = 3;
+
+/// The floor's name in the report.
+const FLOOR_NAME: &str = "bare tonic (floor)";
+/// The session id the floor hands out.
+const FLOOR_SESSION: &str = "floor-session";
+
 #[derive(Debug, Parser)]
 #[command(about = "RemoteMission hello-world: spot-service vs the official Python SDK")]
 struct Cli {
-    /// Measured rounds per server and concurrency (alternating); the median is reported.
+    /// Internal: what a child process of the benchmark serves.
+    #[command(subcommand)]
+    serve: Option<Serve>,
+    /// Measured rounds per server and concurrency (the servers' order rotating); the median is
+    /// reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
     /// Measured seconds per round.
@@ -90,12 +121,28 @@ struct Cli {
     /// `RUST_LOG` of the Rust service (a real deployment logs at `info`, like the Python one).
     #[arg(long, default_value = "info")]
     server_log: String,
-    /// Where both services' stdout and stderr go (appended; each Tick logs a "Hello" line).
+    /// Where the services' stdout and stderr go (appended; each Tick of the two real services
+    /// logs a "Hello" line; the floor logs nothing).
     #[arg(long, default_value = "/dev/null")]
     server_output: PathBuf,
 }
 
-/// One of the two services.
+/// What the benchmark starts itself as a child process.
+#[derive(Debug, Subcommand)]
+enum Serve {
+    /// Serves the transport floor: a bare tonic RemoteMissionService with fixed answers.
+    #[command(hide = true)]
+    ServeFloor {
+        /// The address to listen on.
+        #[arg(long, default_value_t = Ipv4Addr::LOCALHOST)]
+        host_ip: Ipv4Addr,
+        /// The port to listen on.
+        #[arg(long)]
+        port: u16,
+    },
+}
+
+/// One of the services.
 #[derive(Debug)]
 struct Service {
     name: String,
@@ -103,6 +150,8 @@ struct Service {
     /// Arguments before `--host-ip 127.0.0.1 --port P`.
     args: Vec<OsString>,
     env: Vec<(&'static str, String)>,
+    /// The bare-tonic floor: no params spec, validates nothing (those checks are skipped).
+    floor: bool,
 }
 
 impl Service {
@@ -158,6 +207,9 @@ struct Results {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Some(Serve::ServeFloor { host_ip, port }) = cli.serve {
+        return serve_floor(SocketAddr::from((host_ip, port)));
+    }
     ensure!(
         cli.rounds > 0 && cli.startup_runs > 0,
         "need at least one round and start-up"
@@ -177,6 +229,13 @@ fn main() -> Result<()> {
         .to_owned();
     let rust = rust_service(&cli, &workspace)?;
     let python = python_service(&cli, &workspace)?;
+    let floor = Service {
+        name: FLOOR_NAME.into(),
+        program: std::env::current_exe().context("the path of this benchmark binary")?,
+        args: vec!["serve-floor".into()],
+        env: Vec::new(),
+        floor: true,
+    };
     Command::new("h2load")
         .arg("--version")
         .output()
@@ -184,7 +243,95 @@ fn main() -> Result<()> {
     // This process only watches and checks; keep it off the services' core.
     let pinned = bench::pin_self(1)?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(run(&cli, [&rust, &python], pinned))
+    runtime.block_on(run(&cli, [&rust, &python, &floor], pinned))
+}
+
+/// The transport floor: `RemoteMissionService` implemented directly on tonic with fixed answers.
+/// No spot-service header handling (the request header is ignored; the response header carries
+/// only CODE_OK, the minimum a client accepts), no sessions, no params, no logging.
+#[derive(Debug, Clone, Copy)]
+struct Floor;
+
+/// A floor answer.
+type Answer<T> = std::result::Result<tonic::Response<T>, tonic::Status>;
+
+/// A response header with CODE_OK and nothing else.
+fn ok_header() -> Option<ResponseHeader> {
+    Some(ResponseHeader {
+        error: Some(CommonError {
+            code: common_error::Code::Ok.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+#[tonic::async_trait]
+impl RemoteMissionService for Floor {
+    async fn establish_session(
+        &self,
+        _: tonic::Request<EstablishSessionRequest>,
+    ) -> Answer<EstablishSessionResponse> {
+        Ok(tonic::Response::new(EstablishSessionResponse {
+            header: ok_header(),
+            status: establish_session_response::Status::Ok.into(),
+            session_id: FLOOR_SESSION.into(),
+            ..Default::default()
+        }))
+    }
+
+    async fn tick(&self, _: tonic::Request<TickRequest>) -> Answer<TickResponse> {
+        Ok(tonic::Response::new(TickResponse {
+            header: ok_header(),
+            status: tick_response::Status::Success.into(),
+            ..Default::default()
+        }))
+    }
+
+    async fn stop(&self, _: tonic::Request<StopRequest>) -> Answer<StopResponse> {
+        Ok(tonic::Response::new(StopResponse {
+            header: ok_header(),
+            status: stop_response::Status::Ok.into(),
+        }))
+    }
+
+    async fn teardown_session(
+        &self,
+        _: tonic::Request<TeardownSessionRequest>,
+    ) -> Answer<TeardownSessionResponse> {
+        Ok(tonic::Response::new(TeardownSessionResponse {
+            header: ok_header(),
+            status: teardown_session_response::Status::Ok.into(),
+        }))
+    }
+
+    async fn get_remote_mission_service_info(
+        &self,
+        _: tonic::Request<GetRemoteMissionServiceInfoRequest>,
+    ) -> Answer<GetRemoteMissionServiceInfoResponse> {
+        Ok(tonic::Response::new(GetRemoteMissionServiceInfoResponse {
+            header: ok_header(),
+            custom_params: None,
+        }))
+    }
+}
+
+/// `mission-bench serve-floor`: serves [`Floor`] on `addr` until killed, with plain
+/// `tonic::transport::Server` (TCP_NODELAY, as spot-service's runner sets it) on tokio's default
+/// multi-thread runtime (what `#[tokio::main]` builds, as in the hello-world binary) and
+/// spot-service's message size limits.
+fn serve_floor(addr: SocketAddr) -> Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let service = RemoteMissionServiceServer::new(Floor)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(service)
+            .serve(addr)
+            .await
+            .with_context(|| format!("serving the floor on {addr}"))
+    })
 }
 
 /// The Rust service: `--rust-bin`, else `target/release/hello-world` (built first).
@@ -221,6 +368,7 @@ fn rust_service(cli: &Cli, workspace: &Path) -> Result<Service> {
         program,
         args: vec!["local".into()],
         env: vec![("RUST_LOG", cli.server_log.clone())],
+        floor: false,
     })
 }
 
@@ -251,16 +399,17 @@ fn python_service(cli: &Cli, workspace: &Path) -> Result<Service> {
         program: interpreter,
         args: vec![script.into()],
         env: vec![("PYTHONDONTWRITEBYTECODE", "1".into())],
+        floor: false,
     })
 }
 
-async fn run(cli: &Cli, services: [&Service; 2], pinned: bool) -> Result<()> {
+async fn run(cli: &Cli, services: [&Service; SERVICES], pinned: bool) -> Result<()> {
     let output = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&cli.server_output)
         .with_context(|| format!("cannot open {}", cli.server_output.display()))?;
-    let mut results: [Results; 2] = Default::default();
+    let mut results: [Results; SERVICES] = Default::default();
     for r in &mut results {
         r.samples = vec![Vec::new(); cli.concurrency.len()];
     }
@@ -320,9 +469,9 @@ async fn run(cli: &Cli, services: [&Service; 2], pinned: bool) -> Result<()> {
     Ok(())
 }
 
-/// Round `i`'s service order: Rust first in even rounds, Python first in odd ones.
-fn order(i: usize) -> [usize; 2] {
-    if i.is_multiple_of(2) { [0, 1] } else { [1, 0] }
+/// Round `i`'s service order: rotated by one each round, so that each service takes each place.
+fn order(i: usize) -> [usize; SERVICES] {
+    std::array::from_fn(|k| (i + k) % SERVICES)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -364,14 +513,17 @@ async fn start<'a>(service: &'a Service, output: &File) -> Result<Running<'a>> {
         })
         .await
         .with_context(|| format!("{} did not start", service.name))?;
-    let info = check_response(info)?;
-    let specs = info.custom_params.map(|p| p.specs).unwrap_or_default();
-    ensure!(
-        specs.contains_key("who") && specs.contains_key("toggle_key"),
-        "{}: the params spec lacks `who` or `toggle_key`: {:?}",
-        service.name,
-        specs.keys()
-    );
+    let info = check_response(info).with_context(|| format!("{}: the info", service.name))?;
+    // The floor answers an empty spec.
+    if !service.floor {
+        let specs = info.custom_params.map(|p| p.specs).unwrap_or_default();
+        ensure!(
+            specs.contains_key("who") && specs.contains_key("toggle_key"),
+            "{}: the params spec lacks `who` or `toggle_key`: {:?}",
+            service.name,
+            specs.keys()
+        );
+    }
     Ok(Running {
         service,
         process,
@@ -394,9 +546,9 @@ fn who(name: &str) -> (&'static str, custom_param::Value) {
     ("who", custom_param::Value::StringValue(value))
 }
 
-/// Opens a session and checks the Tick h2load will send: STATUS_SUCCESS with CODE_OK. Also checks
-/// that params out of the spec are refused, so both services really validate what they get.
-/// Returns that Tick and its answer.
+/// Opens a session and checks the Tick h2load will send: STATUS_SUCCESS with CODE_OK. Also checks,
+/// except on the floor (which validates nothing), that params out of the spec are refused, so the
+/// real services really validate what they get. Returns that Tick and its answer.
 async fn check_service(server: &Running<'_>) -> Result<(TickRequest, TickResponse)> {
     let name = &server.service.name;
     let mut client = client(server.addr).await?;
@@ -421,6 +573,9 @@ async fn check_service(server: &Running<'_>) -> Result<(TickRequest, TickRespons
         ..Default::default()
     };
     let response = tick_succeeds(&mut client, name, &tick).await?;
+    if server.service.floor {
+        return Ok((tick, response));
+    }
 
     let repeats = dict([(
         "toggle_enable_value_key",
@@ -481,7 +636,7 @@ async fn measure_rounds(
     running: &[Running<'_>],
     checked: &[Checked],
     dir: &Path,
-    results: &mut [Results; 2],
+    results: &mut [Results; SERVICES],
 ) -> Result<()> {
     for round in 0..cli.rounds {
         for (level, &concurrency) in cli.concurrency.iter().enumerate() {
@@ -572,8 +727,8 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn report(cli: &Cli, services: [&Service; 2], results: &[Results; 2], pinned: bool) {
-    let [rust, python] = results;
+fn report(cli: &Cli, services: [&Service; SERVICES], results: &[Results; SERVICES], pinned: bool) {
+    let [rust, python, floor] = results;
     println!(
         "Tick of bosdyn.api.mission.RemoteMissionService, params {{who: \"bench\"}}; h2load, \
          {}s warm-up + {}s measured per round, median of {} rounds; {}; service logs to {}",
@@ -594,76 +749,92 @@ fn report(cli: &Cli, services: [&Service; 2], results: &[Results; 2], pinned: bo
             c / connections
         );
     }
+    println!(
+        "{}: tonic's RemoteMissionService with fixed answers, no spot-service, served by this \
+         binary; checked like the others (Tick answers STATUS_SUCCESS with CODE_OK, 0 h2load \
+         failures), but not for STATUS_CUSTOM_PARAMS_ERROR on invalid params nor for a params \
+         spec: it validates nothing",
+        services[FLOOR].name
+    );
     println!();
     println!(
-        "| metric | {} | {} | Rust vs Python | target | |",
-        services[0].name, services[1].name
+        "| metric | {} | {} | {} | Rust vs Python | target | |",
+        services[RUST].name, services[PYTHON].name, services[FLOOR].name
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
+    let mut above_floor = Vec::new();
     for (level, &c) in cli.concurrency.iter().enumerate() {
-        let stat = |r: &Results, f: fn(&Sample) -> f64| median(r.samples[level].iter().map(f));
-        let (rate_r, rate_p) = (
-            stat(rust, |s| s.requests_per_sec),
-            stat(python, |s| s.requests_per_sec),
-        );
+        let stat = |f: fn(&Sample) -> f64| {
+            let of = |r: &Results| median(r.samples[level].iter().map(f));
+            (of(rust), of(python), of(floor))
+        };
+        let (rate_r, rate_p, rate_f) = stat(|s| s.requests_per_sec);
         println!(
-            "| Tick throughput, concurrency {c} | {rate_r:.0}/s | {rate_p:.0}/s | {} | >= 15x | {} |",
+            "| Tick throughput, concurrency {c} | {rate_r:.0}/s | {rate_p:.0}/s | {rate_f:.0}/s | {} | >= 15x | {} |",
             ratio(rate_r, rate_p),
             pass(rate_r >= 15.0 * rate_p)
         );
-        let (cpu_r, cpu_p) = (
-            stat(rust, |s| s.cpu_us_per_tick),
-            stat(python, |s| s.cpu_us_per_tick),
-        );
+        let (cpu_r, cpu_p, cpu_f) = stat(|s| s.cpu_us_per_tick);
         println!(
-            "| service CPU per Tick, concurrency {c} | {cpu_r:.1} us | {cpu_p:.1} us | {} | <= 1/15 | {} |",
+            "| service CPU per Tick, concurrency {c} | {cpu_r:.1} us | {cpu_p:.1} us | {cpu_f:.1} us | {} | <= 1/15 | {} |",
             ratio(cpu_r, cpu_p),
             pass(cpu_r * 15.0 <= cpu_p)
         );
-        let (p50_r, p50_p) = (
-            stat(rust, |s| s.p50_us as f64),
-            stat(python, |s| s.p50_us as f64),
-        );
+        above_floor.push((c, cpu_r, cpu_f));
+        let (p50_r, p50_p, p50_f) = stat(|s| s.p50_us as f64);
         println!(
-            "| p50 latency, concurrency {c} | {p50_r:.0} us | {p50_p:.0} us | {} | | |",
+            "| p50 latency, concurrency {c} | {p50_r:.0} us | {p50_p:.0} us | {p50_f:.0} us | {} | | |",
             ratio(p50_r, p50_p)
         );
-        let (p99_r, p99_p) = (
-            stat(rust, |s| s.p99_us as f64),
-            stat(python, |s| s.p99_us as f64),
-        );
+        let (p99_r, p99_p, p99_f) = stat(|s| s.p99_us as f64);
         let (target, verdict) = if c == 16 {
             ("< 1 ms", pass(p99_r < 1000.0))
         } else {
             ("", "")
         };
         println!(
-            "| p99 latency, concurrency {c} | {p99_r:.0} us | {p99_p:.0} us | {} | {target} | {verdict} |",
+            "| p99 latency, concurrency {c} | {p99_r:.0} us | {p99_p:.0} us | {p99_f:.0} us | {} | {target} | {verdict} |",
             ratio(p99_r, p99_p)
         );
     }
-    let memory = |r: &Results, f: fn(&Memory) -> u64| r.idle.as_ref().map(f).unwrap_or(0);
-    let (idle_r, idle_p) = (memory(rust, |m| m.rss_kib), memory(python, |m| m.rss_kib));
+    let idle = |r: &Results| r.idle.map_or(0, |m| m.rss_kib);
+    let (idle_r, idle_p) = (idle(rust), idle(python));
     println!(
-        "| idle RSS | {} | {} | {} | < 1/6 | {} |",
+        "| idle RSS | {} | {} | {} | {} | < 1/6 | {} |",
         mib(idle_r),
         mib(idle_p),
+        mib(idle(floor)),
         ratio(idle_r as f64, idle_p as f64),
         pass(idle_r * 6 < idle_p)
     );
     let peak = |r: &Results| r.peak.map_or(0, |m| m.peak_rss_kib);
     println!(
-        "| peak RSS (after the load) | {} | {} | {} | | |",
+        "| peak RSS (after the load) | {} | {} | {} | {} | | |",
         mib(peak(rust)),
         mib(peak(python)),
+        mib(peak(floor)),
         ratio(peak(rust) as f64, peak(python) as f64)
     );
     let startup = |r: &Results| median(r.startup.iter().map(|d| ms(*d)));
     println!(
-        "| start-up to first answer (median of {}) | {:.1} ms | {:.1} ms | {} | | |",
+        "| start-up to first answer (median of {}) | {:.1} ms | {:.1} ms | {:.1} ms | {} | | |",
         cli.startup_runs,
         startup(rust),
         startup(python),
+        startup(floor),
         ratio(startup(rust), startup(python))
     );
+    println!();
+    println!(
+        "CPU per Tick above the transport floor ({} minus {}):",
+        services[RUST].name, services[FLOOR].name
+    );
+    for (c, cpu_r, cpu_f) in above_floor {
+        let above = cpu_r - cpu_f;
+        println!(
+            "- concurrency {c}: framework + hello-world code: {above:.1} us of {cpu_r:.1} us per \
+             Tick ({:.0} %); the floor itself (tokio, hyper, tonic, prost, loopback TCP): {cpu_f:.1} us",
+            100.0 * above / cpu_r
+        );
+    }
 }

@@ -29,6 +29,12 @@ pub(crate) const SPOT_SERVICE: Kind = Kind {
     ],
 };
 
+/// `#[image_service(...)]`.
+pub(crate) const IMAGE_SERVICE: Kind = Kind {
+    attribute: "image_service",
+    options: &["name", "authority", "user_token_required"],
+};
+
 /// `#[remote_mission(...)]`.
 pub(crate) const REMOTE_MISSION: Kind = Kind {
     attribute: "remote_mission",

@@ -9,6 +9,7 @@
 mod args;
 mod diag;
 mod expand;
+mod image_service;
 mod method;
 mod params;
 mod remote_mission;
@@ -256,4 +257,31 @@ pub fn derive_dict_params(item: TokenStream) -> TokenStream {
 #[proc_macro_derive(OneOfParams, attributes(param))]
 pub fn derive_one_of_params(item: TokenStream) -> TokenStream {
     params::derive_one_of_params(item.into()).into()
+}
+
+/// Names an image service: put it on a struct, and build the service with
+/// `spot_service::image::ImageService::new(YourStruct)`.
+///
+/// ```
+/// #[spot_service::image_service(name = "web-cam-service", authority = "robot-web-cam")]
+/// struct WebCamService;
+///
+/// use spot_service::image::ImageServiceInfo;
+/// assert_eq!(WebCamService::METADATA.name, "web-cam-service");
+/// assert_eq!(WebCamService::METADATA.service_type, "bosdyn.api.ImageService");
+/// ```
+///
+/// # Arguments
+///
+/// | argument | | |
+/// |---|---|---|
+/// | `name = "..."` | required | The service's directory name, unique on the robot (`"web-cam-service"`). |
+/// | `authority = "..."` | required | The authority clients reach the service at through the robot (`"robot-web-cam"`). |
+/// | `user_token_required = bool` | default `true` | Whether calls must carry a valid user token. |
+///
+/// It implements `spot_service::image::ImageServiceInfo` for the struct (the directory
+/// registration, with service type `bosdyn.api.ImageService`), and keeps the struct as written.
+#[proc_macro_attribute]
+pub fn image_service(attr: TokenStream, item: TokenStream) -> TokenStream {
+    image_service::expand_or_error_tokens(attr.into(), item.into()).into()
 }

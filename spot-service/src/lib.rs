@@ -27,6 +27,7 @@ mod error;
 pub mod fault;
 pub mod header;
 pub mod health;
+pub mod image;
 pub mod lease;
 pub mod params;
 pub mod payload;
@@ -46,7 +47,7 @@ pub use runner::{
     ShutdownHandle,
 };
 pub use service::{MAX_MESSAGE_SIZE, ServiceMetadata, SpotService};
-pub use spot_service_macros::{remote_mission, spot_service};
+pub use spot_service_macros::{image_service, remote_mission, spot_service};
 /// The bosdyn API (`proto::bosdyn::api`) and the header traits, from `spot-service-protos`.
 pub use spot_service_protos as proto;
 

@@ -108,7 +108,52 @@ fn main() -> Result<()> {
             run(cargo(&root)
                 .args(["test", "--workspace", "--doc"])
                 .env("SPOT_SDK_PYTHON", &python))?;
+            // The native JPEG encoder builds libjpeg-turbo, which needs cmake and nasm.
+            if has_tools(&["cmake", "nasm"]) {
+                if !no_lint {
+                    run(cargo(&root).args([
+                        "clippy",
+                        "-p",
+                        "spot-service",
+                        "--features",
+                        "turbojpeg",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ]))?;
+                }
+                run(cargo(&root).args([
+                    "test",
+                    "-p",
+                    "spot-service",
+                    "--features",
+                    "turbojpeg",
+                    "--lib",
+                    "image::",
+                ]))?;
+            } else if std::env::var_os("CI").is_some() {
+                anyhow::bail!(
+                    "cmake and nasm are needed for the turbojpeg tests (.ci/run installs them)"
+                );
+            } else {
+                eprintln!(
+                    "skipping the turbojpeg feature's tests: install cmake and nasm to run them"
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// Whether every program in `tools` is on the PATH.
+fn has_tools(tools: &[&str]) -> bool {
+    tools.iter().all(|tool| {
+        Command::new(tool)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    })
 }

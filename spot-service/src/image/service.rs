@@ -1,0 +1,299 @@
+//! [`ImageService`]: any number of [`ImageSource`]s served as `bosdyn.api.ImageService`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+use tonic::codegen::{Body, Bytes, StdError};
+use tonic::service::RoutesBuilder;
+use tonic::{Request, Response, Status};
+
+use super::encode::JpegEncoder;
+use super::runtime::{Clock, FaultSink, ServedSource, ServiceContext, SourceRuntime};
+use super::source::ImageSource;
+use crate::fault::{FaultClient, FaultReporter, fault_id};
+use crate::header::{MethodInfo, handle_unary};
+use crate::proto::bosdyn::api::image_response::Status as ImageStatus;
+use crate::proto::bosdyn::api::image_service_server::{self, ImageServiceServer};
+use crate::proto::bosdyn::api::{
+    GetImageRequest, GetImageResponse, ImageResponse, ListImageSourcesRequest,
+    ListImageSourcesResponse, service_fault,
+};
+use crate::service::{MAX_MESSAGE_SIZE, ServiceMetadata, SpotService};
+use crate::time_sync::TimeSyncKeeper;
+
+/// The gRPC service name of image services, and their directory service type.
+pub const SERVICE_TYPE: &str = "bosdyn.api.ImageService";
+
+/// How often the background loop captures each source by default: every 50 ms, like the
+/// official capture thread.
+pub const DEFAULT_CAPTURE_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How old a background frame may be and still be served by default: 1 s. An older one (the
+/// loop is stuck or failing) makes the request capture its own.
+pub const DEFAULT_MAX_FRAME_AGE: Duration = Duration::from_secs(1);
+
+/// The registration of an image service: implemented by
+/// [`#[image_service]`](macro@crate::image_service) on a marker type.
+pub trait ImageServiceInfo: Send + Sync + 'static {
+    /// Directory name, authority, service type ([`SERVICE_TYPE`]).
+    const METADATA: ServiceMetadata;
+}
+
+/// Two sources of one service have the same name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("image source {0:?} is already in this service")]
+pub struct DuplicateSource(pub String);
+
+type PendingSource = Box<dyn FnOnce(Arc<ServiceContext>) -> Arc<dyn ServedSource> + Send + Sync>;
+
+/// An image service: any number of sources, each with a background capture loop, answering
+/// `ListImageSources` and `GetImage` with the official statuses.
+///
+/// ```no_run
+/// # use spot_service::image::{ImageService, ImageSource};
+/// # fn f<S: ImageSource>(camera: S) -> Result<(), Box<dyn std::error::Error>> {
+/// #[spot_service::image_service(name = "web-cam-service", authority = "robot-web-cam")]
+/// struct WebCamService;
+///
+/// let service = ImageService::new(WebCamService).source(camera)?;
+/// spot_service::ServiceRunner::builder().add_service(service);
+/// # Ok(()) }
+/// ```
+pub struct ImageService<I> {
+    _info: I,
+    names: Vec<String>,
+    sources: Vec<PendingSource>,
+    jpeg: JpegEncoder,
+    clock: Option<Clock>,
+    faults: Option<FaultSink>,
+    capture_interval: Option<Duration>,
+    max_frame_age: Duration,
+}
+
+impl<I> fmt::Debug for ImageService<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImageService")
+            .field("sources", &self.names)
+            .field("jpeg", &self.jpeg)
+            .field("capture_interval", &self.capture_interval)
+            .field("max_frame_age", &self.max_frame_age)
+            .field("robot_time", &self.clock.is_some())
+            .field("faults", &self.faults.is_some())
+            .finish()
+    }
+}
+
+impl<I: ImageServiceInfo> ImageService<I> {
+    /// A service with no source yet, registered as `info` says.
+    pub fn new(info: I) -> Self {
+        Self {
+            _info: info,
+            names: Vec::new(),
+            sources: Vec::new(),
+            jpeg: JpegEncoder::default(),
+            clock: None,
+            faults: None,
+            capture_interval: Some(DEFAULT_CAPTURE_INTERVAL),
+            max_frame_age: DEFAULT_MAX_FRAME_AGE,
+        }
+    }
+
+    /// Adds a source.
+    ///
+    /// # Errors
+    ///
+    /// Another source of this service has the same name.
+    pub fn source<S: ImageSource>(mut self, source: S) -> Result<Self, DuplicateSource> {
+        let name = source.info().name;
+        if self.names.contains(&name) {
+            return Err(DuplicateSource(name));
+        }
+        self.names.push(name);
+        self.sources.push(Box::new(move |context| {
+            Arc::new(SourceRuntime::new(source, context)) as Arc<dyn ServedSource>
+        }));
+        Ok(self)
+    }
+
+    /// Uses `encoder` for JPEG (default: the fastest compiled in).
+    #[must_use]
+    pub fn with_jpeg_encoder(mut self, encoder: JpegEncoder) -> Self {
+        self.jpeg = encoder;
+        self
+    }
+
+    /// Sets the background capture interval; `None` captures on request only.
+    #[must_use]
+    pub fn with_capture_interval(mut self, interval: Option<Duration>) -> Self {
+        self.capture_interval = interval.map(|i| i.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// Sets how old a background frame may be and still be served.
+    #[must_use]
+    pub fn with_max_frame_age(mut self, age: Duration) -> Self {
+        self.max_frame_age = age;
+        self
+    }
+
+    /// Stamps acquisition times in robot time through `time_sync` (local time while it is not
+    /// synchronized, with a warning).
+    #[must_use]
+    pub fn with_time_sync(mut self, time_sync: Arc<TimeSyncKeeper>) -> Self {
+        self.clock = Some(Arc::new(move |local: SystemTime| {
+            time_sync
+                .robot_timestamp_from_local(local)
+                .unwrap_or_else(|_| {
+                    tracing::warn!("time sync not established: acquisition time is local time");
+                    prost_types::Timestamp::from(local)
+                })
+        }));
+        self
+    }
+
+    /// Raises a service fault "Image Capture Failure for <source>" (severity WARN) through
+    /// `client` while a source fails to capture or encode, and clears it once it works again.
+    #[must_use]
+    pub fn with_fault_client<T>(mut self, client: FaultClient<T>) -> Self
+    where
+        T: tonic::client::GrpcService<tonic::body::Body> + Clone + Send + Sync + 'static,
+        T::Error: Into<StdError>,
+        T::Future: Send,
+        T::ResponseBody: Body<Data = Bytes> + Send + 'static,
+        <T::ResponseBody as Body>::Error: Into<StdError> + Send,
+    {
+        let service_name = I::METADATA.name;
+        self.faults = Some(Arc::new(move |fault_name: &str| {
+            let (sender, receiver) = watch::channel(None);
+            let reporter = FaultReporter::new(
+                client.clone(),
+                fault_id(fault_name, service_name),
+                service_fault::Severity::Warn,
+            );
+            tokio::spawn(report_faults(reporter, receiver));
+            sender
+        }));
+        self
+    }
+
+    /// [`with_fault_client`](Self::with_fault_client) through `robot`'s fault service.
+    pub fn with_robot_faults(
+        self,
+        robot: &crate::robot::Robot,
+    ) -> Result<Self, crate::robot::RobotError> {
+        let channel = robot.lazy_intercepted(crate::fault::FAULT_SERVICE_AUTHORITY)?;
+        Ok(self.with_fault_client(FaultClient::new(channel)))
+    }
+
+    fn into_server(self) -> ImageServer {
+        let context = Arc::new(ServiceContext {
+            jpeg: self.jpeg,
+            clock: self.clock,
+            faults: self.faults,
+            capture_interval: self.capture_interval,
+            max_frame_age: self.max_frame_age,
+        });
+        let sources: Vec<(String, Arc<dyn ServedSource>)> = self
+            .names
+            .into_iter()
+            .zip(self.sources)
+            .map(|(name, make)| (name, make(context.clone())))
+            .collect();
+        ImageServer {
+            list: sources.iter().map(|(_, s)| s.proto().clone()).collect(),
+            by_name: sources.into_iter().collect(),
+        }
+    }
+}
+
+/// Sends a source's wanted fault state to the robot, in order, until the service is dropped.
+async fn report_faults<T>(
+    mut reporter: FaultReporter<T>,
+    mut wanted: watch::Receiver<Option<String>>,
+) where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <T::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
+    while wanted.changed().await.is_ok() {
+        let problem = wanted.borrow_and_update().clone();
+        if let Err(error) = reporter.set(problem.as_deref()).await {
+            tracing::warn!(%error, "could not update an image capture fault");
+        }
+    }
+}
+
+/// The tonic service made from an [`ImageService`].
+struct ImageServer {
+    list: Vec<crate::proto::bosdyn::api::ImageSource>,
+    by_name: HashMap<String, Arc<dyn ServedSource>>,
+}
+
+const fn method(name: &'static str) -> MethodInfo {
+    MethodInfo {
+        service: SERVICE_TYPE,
+        method: name,
+    }
+}
+
+#[crate::__private::async_trait]
+impl image_service_server::ImageService for ImageServer {
+    async fn list_image_sources(
+        &self,
+        request: Request<ListImageSourcesRequest>,
+    ) -> Result<Response<ListImageSourcesResponse>, Status> {
+        let image_sources = self.list.clone();
+        handle_unary(method("ListImageSources"), request, |_| async move {
+            Ok(Response::new(ListImageSourcesResponse {
+                image_sources,
+                ..Default::default()
+            }))
+        })
+        .await
+    }
+
+    async fn get_image(
+        &self,
+        request: Request<GetImageRequest>,
+    ) -> Result<Response<GetImageResponse>, Status> {
+        handle_unary(method("GetImage"), request, |request| async move {
+            let requests = request.into_inner().image_requests;
+            let answers = requests.into_iter().map(|request| {
+                let source = self.by_name.get(&request.image_source_name).cloned();
+                async move {
+                    match source {
+                        Some(source) => source.answer(request).await,
+                        None => ImageResponse {
+                            status: ImageStatus::UnknownCamera as i32,
+                            ..Default::default()
+                        },
+                    }
+                }
+            });
+            Ok(Response::new(GetImageResponse {
+                image_responses: futures_util::future::join_all(answers).await,
+                ..Default::default()
+            }))
+        })
+        .await
+    }
+}
+
+impl<I: ImageServiceInfo> SpotService for ImageService<I> {
+    const GRPC_NAME: &'static str = SERVICE_TYPE;
+    const METADATA: ServiceMetadata = I::METADATA;
+
+    fn add_to_routes(self, routes: &mut RoutesBuilder) {
+        routes.add_service(
+            ImageServerService::new(self.into_server())
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+        );
+    }
+}
+
+type ImageServerService = ImageServiceServer<ImageServer>;

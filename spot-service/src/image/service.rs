@@ -143,13 +143,25 @@ impl<I: ImageServiceInfo> ImageService<I> {
     /// synchronized, with a warning).
     #[must_use]
     pub fn with_time_sync(mut self, time_sync: Arc<TimeSyncKeeper>) -> Self {
+        // Warned once per loss of sync, not for every frame (the loop captures 20 times a
+        // second).
+        let warned = std::sync::atomic::AtomicBool::new(false);
         self.clock = Some(Arc::new(move |local: SystemTime| {
-            time_sync
-                .robot_timestamp_from_local(local)
-                .unwrap_or_else(|_| {
-                    tracing::warn!("time sync not established: acquisition time is local time");
+            use std::sync::atomic::Ordering;
+            match time_sync.robot_timestamp_from_local(local) {
+                Ok(robot) => {
+                    warned.store(false, Ordering::Relaxed);
+                    robot
+                }
+                Err(_) => {
+                    if !warned.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            "time sync not established: acquisition times are local time until it is"
+                        );
+                    }
                     prost_types::Timestamp::from(local)
-                })
+                }
+            }
         }));
         self
     }

@@ -1,0 +1,872 @@
+//! The image service benchmark: spot-service's `web-cam` example (device `test-pattern`) against
+//! the same service built the official way with the Python SDK
+//! (`tests-integration/python/web_cam_image_service.py`: a `CameraInterface` rendering the same
+//! 640x480 moving pattern, `VisualImageSource` + `CameraBaseImageServicer` with its background
+//! capture thread, OpenCV encoding, `GrpcServiceRunner`), side by side in one run.
+//!
+//! Both need a robot (capture faults go to its FaultService, acquisition times are in robot time),
+//! so the benchmark starts the robot emulator (`spot-emulator`) and both services log in to it
+//! as a user (`external` mode), register in its directory, keep time sync, and capture in the
+//! background every 50 ms at Contrast 1. The load goes straight to each service's port (h2c), not
+//! through the emulator.
+//!
+//! The services run as child processes on loopback, pinned to core 0; h2load, the emulator and
+//! this process run on core 1. For each service it measures:
+//! - start-up time: from spawn to the first answer of ListImageSources (login, time sync and
+//!   server start included), polled every 2 ms; median of `--startup-runs` fresh starts;
+//! - idle RSS (`VmRSS`) after start-up plus `--settle`, and peak RSS (`VmHWM`) after the load;
+//! - under h2load, for GetImage JPEG quality 75 RGB full size, GetImage RAW RGB and
+//!   ListImageSources, at each `--concurrency` (one HTTP/2 connection, that many streams), in
+//!   timing-based rounds (`--warm-up` then `--duration`), the services' order rotating each round,
+//!   median over `--rounds`: requests/s, service CPU time per request (`/proc/<pid>/stat` over the
+//!   measured part only) and p50/p99 latency (from h2load's per-request log).
+//!
+//! The GetImage requests carry the custom params the background loop captures with
+//! (`Contrast: 1`), so both services answer from the background loop's latest frame, as the
+//! official helpers intend.
+//!
+//! Before the load, each answer that h2load will ask for is checked with a tonic client: header
+//! CODE_OK, the source `test-pattern` listed at 640x480 with its Contrast spec; the image
+//! STATUS_OK, 640x480, RGB, an acquisition time; the JPEG starting with FF D8, ending with FF D9
+//! and 640x480 in its SOF header; the RAW data 640*480*3 bytes of the pattern's values only. After
+//! each run, h2load must report every request succeeded, with response bytes per request near the
+//! checked answer's (a gRPC error is trailers-only; a per-image error status has no image data),
+//! and the service must still answer correctly.
+//!
+//! ```text
+//! cargo run --release -p tests-integration --bin image-bench -- --rounds 3 --duration 4
+//! ```
+
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead as _, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail, ensure};
+use clap::Parser;
+use spot_service::MAX_MESSAGE_SIZE;
+use spot_service::client::check_response;
+use spot_service::proto::bosdyn::api::image_service_client::ImageServiceClient;
+use spot_service::proto::bosdyn::api::{
+    CustomParam, DictParam, DoubleParam, GetImageRequest, GetImageResponse, ImageRequest,
+    ListImageSourcesRequest, ListImageSourcesResponse, RequestHeader, custom_param, image,
+    image_response,
+};
+use tests_integration::bench::{
+    self, Amount, H2load, KillOnDrop, Memory, connect_h2c, free_port, median, mib, pass,
+    percentile, pinned, ratio, time_to_first_answer,
+};
+use tests_integration::python;
+
+/// The source both services serve.
+const SOURCE: &str = "test-pattern";
+/// Its width.
+const COLS: u32 = 640;
+/// Its height.
+const ROWS: u32 = 480;
+/// The emulator's user, whom both services log in as.
+const USER: &str = "admin";
+/// That user's password.
+const PASSWORD: &str = "password";
+
+/// The services, by index in [`run`]'s arrays.
+const RUST: usize = 0;
+/// See [`RUST`].
+const PYTHON: usize = 1;
+/// How many services are compared.
+const SERVICES: usize = 2;
+
+/// The values the test pattern's pixels take at Contrast 1: the bars' 16 and 235, the box's 0
+/// and 255.
+const PATTERN_VALUES: [u8; 4] = [0, 16, 235, 255];
+
+#[derive(Debug, Parser)]
+#[command(about = "Image service (web cam): spot-service vs the official Python SDK helpers")]
+struct Cli {
+    /// Measured rounds per server, RPC and concurrency (the servers' order rotating); the median
+    /// is reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Measured seconds per round.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Unmeasured seconds of load before each round's measured part.
+    #[arg(long, default_value_t = 1.0)]
+    warm_up: f64,
+    /// Requests in flight to measure at (comma-separated), as concurrent streams on one HTTP/2
+    /// connection.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 16])]
+    concurrency: Vec<u32>,
+    /// Fresh starts per server for the start-up time (after one unmeasured start).
+    #[arg(long, default_value_t = 3)]
+    startup_runs: usize,
+    /// Seconds between start-up and reading the idle RSS.
+    #[arg(long, default_value_t = 2.0)]
+    settle: f64,
+    /// The Rust web cam binary [default: target/release/web-cam, built with
+    /// `cargo build --release -p web-cam`].
+    #[arg(long)]
+    rust_bin: Option<PathBuf>,
+    /// The robot emulator binary [default: target/release/spot-emulator, built with
+    /// `cargo build --release -p spot-service --features emulator`].
+    #[arg(long)]
+    emulator_bin: Option<PathBuf>,
+    /// Python with the official SDK [default: $SPOT_SDK_PYTHON, else target/sdk-venv, created
+    /// with `cargo xtask python-env` when missing]; OpenCV is installed into it from
+    /// `tests-integration/python/bench-requirements.txt` when missing.
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Do not build the Rust binaries; use them as they are.
+    #[arg(long)]
+    no_build: bool,
+    /// `RUST_LOG` of the Rust service (a real deployment logs at `info`, like the Python one).
+    #[arg(long, default_value = "info")]
+    server_log: String,
+    /// Where the services' and the emulator's logs go (appended).
+    #[arg(long, default_value = "/dev/null")]
+    server_output: PathBuf,
+}
+
+/// The RPCs measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rpc {
+    /// GetImage, JPEG quality 75, RGB, full size.
+    Jpeg,
+    /// GetImage, RAW, RGB.
+    Raw,
+    /// ListImageSources.
+    List,
+}
+
+impl Rpc {
+    const ALL: [Rpc; 3] = [Rpc::Jpeg, Rpc::Raw, Rpc::List];
+
+    fn label(self) -> &'static str {
+        match self {
+            Rpc::Jpeg => "GetImage JPEG q75",
+            Rpc::Raw => "GetImage RAW",
+            Rpc::List => "ListImageSources",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Rpc::Jpeg | Rpc::Raw => "/bosdyn.api.ImageService/GetImage",
+            Rpc::List => "/bosdyn.api.ImageService/ListImageSources",
+        }
+    }
+
+    /// The throughput target: at least this many times Python's.
+    fn target(self) -> f64 {
+        match self {
+            Rpc::Jpeg => 20.0,
+            Rpc::Raw => 8.0,
+            Rpc::List => 15.0,
+        }
+    }
+
+    fn format(self) -> Option<image::Format> {
+        match self {
+            Rpc::Jpeg => Some(image::Format::Jpeg),
+            Rpc::Raw => Some(image::Format::Raw),
+            Rpc::List => None,
+        }
+    }
+}
+
+/// One of the services.
+#[derive(Debug)]
+struct Service {
+    name: String,
+    program: PathBuf,
+    /// Arguments before `--host-ip 127.0.0.1 --port P`.
+    args: Vec<OsString>,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Service {
+    fn command(&self, port: u16, output: &File) -> Result<Command> {
+        let mut command = pinned(0, &self.program);
+        command
+            .args(&self.args)
+            .args(["--host-ip", "127.0.0.1", "--port", &port.to_string()])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(output.try_clone()?)
+            .stderr(output.try_clone()?);
+        Ok(command)
+    }
+}
+
+/// A started service.
+struct Running<'a> {
+    service: &'a Service,
+    process: KillOnDrop,
+    addr: SocketAddr,
+    startup: Duration,
+}
+
+impl Running<'_> {
+    /// Stops it with SIGINT (it unregisters from the directory), killing it after 10 s.
+    fn stop(mut self) -> Result<()> {
+        bench::interrupt_and_wait(&mut self.process.0, Duration::from_secs(10))
+    }
+}
+
+/// The emulator, running.
+struct Emulator {
+    _process: KillOnDrop,
+    port: u16,
+    ca: PathBuf,
+}
+
+/// One measured round of one service, RPC and concurrency.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    requests_per_sec: f64,
+    cpu_us_per_request: f64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+/// What one service got, over all rounds.
+#[derive(Debug, Default)]
+struct Results {
+    startup: Vec<Duration>,
+    idle: Option<Memory>,
+    peak: Option<Memory>,
+    /// `[rpc][concurrency level]`, in [`Rpc::ALL`] and `--concurrency` order.
+    samples: Vec<Vec<Vec<Sample>>>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    ensure!(
+        cli.rounds > 0 && cli.startup_runs > 0,
+        "need at least one round and start-up"
+    );
+    ensure!(
+        !cli.concurrency.is_empty() && cli.concurrency.iter().all(|&c| c > 0),
+        "--concurrency needs positive levels"
+    );
+    let build = !cli.no_build;
+    let emulator_bin = match &cli.emulator_bin {
+        Some(bin) => bin.clone(),
+        None => bench::release_binary("spot-service", "spot-emulator", &["emulator"], build)?,
+    };
+    let rust_bin = match &cli.rust_bin {
+        Some(bin) => bin.clone(),
+        None => bench::release_binary("web-cam", "web-cam", &[], build)?,
+    };
+    let interpreter = bench::sdk_python(cli.python.as_deref())?;
+    bench::ensure_python_module(
+        &interpreter,
+        "cv2",
+        &python::scripts_dir().join("bench-requirements.txt"),
+    )?;
+    let script = python::scripts_dir().join("web_cam_image_service.py");
+    ensure!(script.exists(), "no {}", script.display());
+    Command::new("h2load")
+        .arg("--version")
+        .output()
+        .context("h2load not found: apt-get install nghttp2-client")?;
+
+    let output = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&cli.server_output)
+        .with_context(|| format!("cannot open {}", cli.server_output.display()))?;
+    let dir = std::env::temp_dir().join(format!("image-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| {
+        let emulator = start_emulator(&emulator_bin, &dir.join("emulator"), &output)?;
+        let robot = |extra: &[&str]| -> Vec<OsString> {
+            let mut args: Vec<OsString> = extra.iter().map(Into::into).collect();
+            args.extend(
+                [
+                    "127.0.0.1",
+                    "--robot-port",
+                    &emulator.port.to_string(),
+                    "--robot-ca",
+                ]
+                .map(OsString::from),
+            );
+            args.push(emulator.ca.clone().into());
+            args
+        };
+        let credentials = [
+            ("BOSDYN_CLIENT_USERNAME", USER.to_owned()),
+            ("BOSDYN_CLIENT_PASSWORD", PASSWORD.to_owned()),
+        ];
+        let rust = Service {
+            name: "spot-service web-cam (Rust)".into(),
+            program: rust_bin,
+            args: robot(&["--device-name", SOURCE, "external"]),
+            env: [("RUST_LOG", cli.server_log.clone())]
+                .into_iter()
+                .chain(credentials.clone())
+                .collect(),
+        };
+        let mut python_args = vec![OsString::from(&script)];
+        python_args.extend(robot(&[]));
+        // Its own directory entry, so that the two services do not take each other's.
+        python_args.extend(
+            [
+                "--directory-name",
+                "web-cam-service-python",
+                "--authority",
+                "robot-web-cam-python",
+            ]
+            .map(OsString::from),
+        );
+        let python = Service {
+            name: "Python SDK helpers".into(),
+            program: interpreter.clone(),
+            args: python_args,
+            env: [("PYTHONDONTWRITEBYTECODE", "1".to_owned())]
+                .into_iter()
+                .chain(credentials)
+                .collect(),
+        };
+        // This process only watches and checks; keep it off the services' core.
+        let pinned = bench::pin_self(1)?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(run(&cli, [&rust, &python], &output, &dir, pinned))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Starts `spot-emulator` on a free port with the benchmark's user and its CA in `data_dir`, and
+/// waits for its `ROBOT <addr> CA <file>` line.
+fn start_emulator(bin: &Path, data_dir: &Path, output: &File) -> Result<Emulator> {
+    let port = free_port()?;
+    let mut child = KillOnDrop(
+        pinned(1, bin)
+            .args(["--port", &port.to_string()])
+            .args(["--user", &format!("{USER}:{PASSWORD}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(output.try_clone()?)
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?,
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().context("emulator stdout")?).lines();
+    let ca = loop {
+        let Some(line) = lines.next().transpose()? else {
+            bail!("the emulator exited before it was up");
+        };
+        if let Some(rest) = line.strip_prefix("ROBOT ") {
+            let (_, ca) = rest
+                .split_once(" CA ")
+                .with_context(|| format!("unexpected emulator line {line:?}"))?;
+            break PathBuf::from(ca.trim());
+        }
+    };
+    // Keep reading its stdout, so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let ca = if ca.is_absolute() {
+        ca
+    } else {
+        std::env::current_dir()?.join(ca)
+    };
+    ensure!(
+        ca.exists(),
+        "the emulator's CA {} does not exist",
+        ca.display()
+    );
+    eprintln!("emulator up on 127.0.0.1:{port}, CA {}", ca.display());
+    Ok(Emulator {
+        _process: child,
+        port,
+        ca,
+    })
+}
+
+async fn run(
+    cli: &Cli,
+    services: [&Service; SERVICES],
+    output: &File,
+    dir: &Path,
+    pinned: bool,
+) -> Result<()> {
+    let mut results: [Results; SERVICES] = Default::default();
+    for r in &mut results {
+        r.samples = vec![vec![Vec::new(); cli.concurrency.len()]; Rpc::ALL.len()];
+    }
+
+    // Start-up: fresh processes, alternating, after one unmeasured start each (file caches).
+    for run in 0..=cli.startup_runs {
+        for i in order(run) {
+            let running = start(services[i], output).await?;
+            if run > 0 {
+                eprintln!(
+                    "start-up {run}: {:<28} {:>8.1} ms",
+                    services[i].name,
+                    ms(running.startup)
+                );
+                results[i].startup.push(running.startup);
+            }
+            tokio::task::block_in_place(|| running.stop())?;
+        }
+    }
+
+    // The measured instances.
+    let mut running = Vec::new();
+    for service in services {
+        running.push(start(service, output).await?);
+    }
+    tokio::time::sleep(Duration::from_secs_f64(cli.settle)).await;
+    for (r, server) in results.iter_mut().zip(&running) {
+        r.idle = Some(bench::memory(server.process.id())?);
+    }
+
+    // The requests h2load sends, and their answers checked on each service.
+    let mut bodies = Vec::new();
+    for rpc in Rpc::ALL {
+        let body = dir.join(format!("{rpc:?}.bin"));
+        match rpc {
+            Rpc::List => bench::write_grpc_body(&body, &list_request())?,
+            _ => bench::write_grpc_body(&body, &image_request(rpc))?,
+        }
+        bodies.push(body);
+    }
+    // [service][rpc]: the gRPC-framed size of the checked answer.
+    let mut answer_bytes = [[0.0; 3]; SERVICES];
+    for (i, server) in running.iter().enumerate() {
+        for (k, rpc) in Rpc::ALL.into_iter().enumerate() {
+            answer_bytes[i][k] = check(server, rpc).await?;
+        }
+        eprintln!(
+            "{}: answers checked (JPEG {:.0} B, RAW {:.0} B, list {:.0} B)",
+            server.service.name, answer_bytes[i][0], answer_bytes[i][1], answer_bytes[i][2]
+        );
+    }
+
+    for round in 0..cli.rounds {
+        for (k, rpc) in Rpc::ALL.into_iter().enumerate() {
+            for (level, &concurrency) in cli.concurrency.iter().enumerate() {
+                for i in order(round) {
+                    let server = &running[i];
+                    let sample = tokio::task::block_in_place(|| {
+                        measure(
+                            cli,
+                            server,
+                            rpc,
+                            &bodies[k],
+                            answer_bytes[i][k],
+                            concurrency,
+                            dir,
+                        )
+                    })?;
+                    check(server, rpc).await.context("after the load")?;
+                    eprintln!(
+                        "round {round}: {:<18} c{concurrency:<3} {:<28} {:>8.0} req/s {:>9.1} us CPU/req  p50 {:>7} us  p99 {:>7} us",
+                        rpc.label(),
+                        server.service.name,
+                        sample.requests_per_sec,
+                        sample.cpu_us_per_request,
+                        sample.p50_us,
+                        sample.p99_us
+                    );
+                    results[i].samples[k][level].push(sample);
+                }
+            }
+        }
+    }
+    for (r, server) in results.iter_mut().zip(&running) {
+        r.peak = Some(bench::memory(server.process.id())?);
+    }
+    for server in running {
+        tokio::task::block_in_place(|| server.stop())?;
+    }
+
+    report(cli, services, &results, &answer_bytes, pinned);
+    Ok(())
+}
+
+/// Round `i`'s service order: rotated by one each round.
+fn order(i: usize) -> [usize; SERVICES] {
+    std::array::from_fn(|k| (i + k) % SERVICES)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn header() -> Option<RequestHeader> {
+    Some(RequestHeader {
+        request_timestamp: Some(spot_service::header::now_timestamp()),
+        client_name: "image-bench".into(),
+        disable_rpc_logging: false,
+    })
+}
+
+fn list_request() -> ListImageSourcesRequest {
+    ListImageSourcesRequest { header: header() }
+}
+
+/// GetImage of the test pattern in `rpc`'s format, RGB, full size, quality 75, with the
+/// background loop's params (Contrast 1).
+fn image_request(rpc: Rpc) -> GetImageRequest {
+    let contrast = CustomParam {
+        value: Some(custom_param::Value::DoubleValue(DoubleParam { value: 1.0 })),
+    };
+    GetImageRequest {
+        header: header(),
+        image_requests: vec![ImageRequest {
+            image_source_name: SOURCE.into(),
+            quality_percent: 75.0,
+            image_format: rpc.format().unwrap_or(image::Format::Jpeg) as i32,
+            resize_ratio: 1.0,
+            pixel_format: image::PixelFormat::RgbU8 as i32,
+            fallback_formats: Vec::new(),
+            custom_params: Some(DictParam {
+                values: [("Contrast".to_owned(), contrast)].into(),
+            }),
+        }],
+    }
+}
+
+async fn client(addr: SocketAddr) -> Result<ImageServiceClient<tonic::transport::Channel>> {
+    Ok(
+        ImageServiceClient::new(connect_h2c(addr, Duration::from_millis(200)).await?)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE),
+    )
+}
+
+/// Spawns `service` on a fresh port and waits for its first ListImageSources answer.
+async fn start<'a>(service: &'a Service, output: &File) -> Result<Running<'a>> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
+    let mut command = service.command(addr.port(), output)?;
+    let spawned = Instant::now();
+    let mut process = KillOnDrop(
+        command
+            .spawn()
+            .with_context(|| format!("cannot start {}", service.program.display()))?,
+    );
+    let (startup, list) =
+        time_to_first_answer(&mut process.0, spawned, Duration::from_secs(60), || async {
+            Ok(client(addr)
+                .await?
+                .list_image_sources(list_request())
+                .await?
+                .into_inner())
+        })
+        .await
+        .with_context(|| format!("{} did not start", service.name))?;
+    check_list(list).with_context(|| format!("{}: ListImageSources", service.name))?;
+    Ok(Running {
+        service,
+        process,
+        addr,
+        startup,
+    })
+}
+
+/// Checks the list: CODE_OK, `test-pattern` at 640x480 with RGB and a Contrast spec.
+fn check_list(list: ListImageSourcesResponse) -> Result<ListImageSourcesResponse> {
+    let list = check_response(list)?;
+    let source = list
+        .image_sources
+        .iter()
+        .find(|s| s.name == SOURCE)
+        .with_context(|| format!("no source {SOURCE} listed"))?;
+    ensure!(
+        (source.cols, source.rows) == (COLS as i32, ROWS as i32),
+        "{SOURCE} is listed at {}x{}",
+        source.cols,
+        source.rows
+    );
+    ensure!(
+        source
+            .pixel_formats
+            .contains(&(image::PixelFormat::RgbU8 as i32)),
+        "{SOURCE} does not list RGB"
+    );
+    ensure!(
+        source
+            .custom_params
+            .as_ref()
+            .is_some_and(|spec| spec.specs.contains_key("Contrast")),
+        "{SOURCE} has no Contrast param spec"
+    );
+    Ok(list)
+}
+
+/// Asks `server` what h2load will ask for `rpc` and checks the answer; returns its gRPC-framed size.
+async fn check(server: &Running<'_>, rpc: Rpc) -> Result<f64> {
+    let name = &server.service.name;
+    let mut client = client(server.addr).await?;
+    let Some(format) = rpc.format() else {
+        let list = client
+            .list_image_sources(list_request())
+            .await?
+            .into_inner();
+        let list = check_list(list).with_context(|| format!("{name}: ListImageSources"))?;
+        return Ok(bench::grpc_frame(&list).len() as f64);
+    };
+    let response = client.get_image(image_request(rpc)).await?.into_inner();
+    let response = check_image(response, format)
+        .with_context(|| format!("{name}: GetImage {}", rpc.label()))?;
+    Ok(bench::grpc_frame(&response).len() as f64)
+}
+
+/// Checks a GetImage answer: CODE_OK, one image, STATUS_OK, 640x480 RGB in `format`, with an
+/// acquisition time; a whole JPEG of 640x480, or RAW of 640*480*3 bytes of the pattern's values.
+fn check_image(response: GetImageResponse, format: image::Format) -> Result<GetImageResponse> {
+    let response = check_response(response)?;
+    let [answer] = response.image_responses.as_slice() else {
+        bail!("{} image responses, not 1", response.image_responses.len());
+    };
+    ensure!(
+        answer.status() == image_response::Status::Ok,
+        "status {:?}",
+        answer.status()
+    );
+    let shot = answer.shot.as_ref().context("no shot")?;
+    ensure!(shot.acquisition_time.is_some(), "no acquisition time");
+    let image = shot.image.as_ref().context("no image")?;
+    ensure!(
+        image.format() == format,
+        "format {:?}, not {format:?}",
+        image.format()
+    );
+    ensure!(
+        image.pixel_format() == image::PixelFormat::RgbU8,
+        "pixel format {:?}",
+        image.pixel_format()
+    );
+    ensure!(
+        (image.cols, image.rows) == (COLS as i32, ROWS as i32),
+        "{}x{}",
+        image.cols,
+        image.rows
+    );
+    let data = &image.data;
+    match format {
+        image::Format::Jpeg => {
+            let (width, height) = jpeg_size(data)?;
+            ensure!(
+                (u32::from(width), u32::from(height)) == (COLS, ROWS),
+                "the JPEG is {width}x{height}"
+            );
+            ensure!(
+                data.ends_with(&[0xFF, 0xD9]),
+                "the JPEG does not end with FF D9"
+            );
+        }
+        _ => {
+            ensure!(
+                data.len() == (COLS * ROWS * 3) as usize,
+                "RAW data of {} bytes, not {}",
+                data.len(),
+                COLS * ROWS * 3
+            );
+            ensure!(
+                data.iter().all(|v| PATTERN_VALUES.contains(v)),
+                "RAW pixels that the test pattern (Contrast 1) does not have"
+            );
+        }
+    }
+    Ok(response)
+}
+
+/// The width and height in a JPEG's start-of-frame header. Fails unless the data starts with
+/// the SOI marker (FF D8) and has a SOF segment before the scan.
+fn jpeg_size(data: &[u8]) -> Result<(u16, u16)> {
+    ensure!(data.starts_with(&[0xFF, 0xD8]), "not a JPEG: no FF D8");
+    let mut i = 2;
+    while i + 4 <= data.len() {
+        ensure!(data[i] == 0xFF, "no JPEG marker at byte {i}");
+        let marker = data[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        let length = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
+        match marker {
+            // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                ensure!(i + 9 <= data.len(), "truncated SOF");
+                let height = u16::from_be_bytes([data[i + 5], data[i + 6]]);
+                let width = u16::from_be_bytes([data[i + 7], data[i + 8]]);
+                return Ok((width, height));
+            }
+            0xDA => bail!("no SOF before the scan"),
+            _ => i += 2 + length,
+        }
+    }
+    bail!("no SOF in the JPEG")
+}
+
+/// One timing-based h2load run of `rpc` at `concurrency` streams on one connection.
+fn measure(
+    cli: &Cli,
+    server: &Running<'_>,
+    rpc: Rpc,
+    body: &Path,
+    answer_bytes: f64,
+    concurrency: u32,
+    dir: &Path,
+) -> Result<Sample> {
+    let run = H2load {
+        url: format!("http://{}{}", server.addr, rpc.path()),
+        body: body.to_owned(),
+        connections: 1,
+        streams: concurrency,
+        amount: Amount::Timed {
+            warm_up: Duration::from_secs_f64(cli.warm_up),
+            main: Duration::from_secs_f64(cli.duration),
+        },
+        core: 1,
+        latency_log: Some(dir.join("h2load.log")),
+    }
+    .run(Some(server.process.id()))?;
+    let name = &server.service.name;
+    run.check_all_succeeded()
+        .with_context(|| format!("{name}: {} at concurrency {concurrency}", rpc.label()))?;
+    // The answers must be about the size of the checked one: a gRPC error is trailers-only, a
+    // per-image error has no image data. JPEG sizes vary a little with the moving pattern, and
+    // h2load's byte count includes the warm-up's answers, so this is a loose lower bound.
+    let per_request = run.data_bytes_per_request();
+    ensure!(
+        per_request >= 0.8 * answer_bytes,
+        "{name}: {} answered {per_request:.0} bytes per request, the checked answer {answer_bytes:.0}:\n{}",
+        rpc.label(),
+        run.output
+    );
+    ensure!(
+        !run.latencies_us.is_empty(),
+        "{name}: h2load logged no request"
+    );
+    let cpu = run.watched_cpu.context("no CPU time measured")?;
+    Ok(Sample {
+        requests_per_sec: run.requests_per_sec,
+        cpu_us_per_request: cpu.as_secs_f64() * 1e6 / run.succeeded as f64,
+        p50_us: percentile(&run.latencies_us, 50.0),
+        p99_us: percentile(&run.latencies_us, 99.0),
+    })
+}
+
+fn report(
+    cli: &Cli,
+    services: [&Service; SERVICES],
+    results: &[Results; SERVICES],
+    answer_bytes: &[[f64; 3]; SERVICES],
+    pinned: bool,
+) {
+    let [rust, python] = results;
+    println!(
+        "bosdyn.api.ImageService, source {SOURCE} ({COLS}x{ROWS} synthetic, background capture \
+         every 50 ms at Contrast 1), both logged in to the robot emulator; h2load over h2c \
+         straight to each service, 1 connection, {}s warm-up + {}s measured per round, median of \
+         {} rounds; {}",
+        cli.warm_up,
+        cli.duration,
+        cli.rounds,
+        if pinned {
+            "services on core 0, h2load and the emulator on core 1"
+        } else {
+            "not pinned (no taskset or 1 core)"
+        }
+    );
+    println!(
+        "answer sizes (gRPC frame): JPEG {:.0} / {:.0} B, RAW {:.0} / {:.0} B, list {:.0} / {:.0} B \
+         ({} / {})",
+        answer_bytes[RUST][0],
+        answer_bytes[PYTHON][0],
+        answer_bytes[RUST][1],
+        answer_bytes[PYTHON][1],
+        answer_bytes[RUST][2],
+        answer_bytes[PYTHON][2],
+        services[RUST].name,
+        services[PYTHON].name
+    );
+    println!();
+    println!(
+        "| metric | {} | {} | Rust vs Python | target | |",
+        services[RUST].name, services[PYTHON].name
+    );
+    println!("|---|---|---|---|---|---|");
+    for (k, rpc) in Rpc::ALL.into_iter().enumerate() {
+        for (level, &c) in cli.concurrency.iter().enumerate() {
+            let stat = |f: fn(&Sample) -> f64| {
+                let of = |r: &Results| median(r.samples[k][level].iter().map(f));
+                (of(rust), of(python))
+            };
+            let label = rpc.label();
+            let (rate_r, rate_p) = stat(|s| s.requests_per_sec);
+            println!(
+                "| {label} throughput, c{c} | {rate_r:.0}/s | {rate_p:.0}/s | {} | >= {}x | {} |",
+                ratio(rate_r, rate_p),
+                rpc.target(),
+                pass(rate_r >= rpc.target() * rate_p)
+            );
+            let (cpu_r, cpu_p) = stat(|s| s.cpu_us_per_request);
+            println!(
+                "| {label} service CPU per request, c{c} | {cpu_r:.1} us | {cpu_p:.1} us | {} | | |",
+                ratio(cpu_r, cpu_p)
+            );
+            let (p50_r, p50_p) = stat(|s| s.p50_us as f64);
+            println!(
+                "| {label} p50 latency, c{c} | {p50_r:.0} us | {p50_p:.0} us | {} | | |",
+                ratio(p50_r, p50_p)
+            );
+            let (p99_r, p99_p) = stat(|s| s.p99_us as f64);
+            println!(
+                "| {label} p99 latency, c{c} | {p99_r:.0} us | {p99_p:.0} us | {} | | |",
+                ratio(p99_r, p99_p)
+            );
+        }
+    }
+    let idle = |r: &Results| r.idle.map_or(0, |m| m.rss_kib);
+    let (idle_r, idle_p) = (idle(rust), idle(python));
+    println!(
+        "| idle RSS | {} | {} | {} | < 1/6 | {} |",
+        mib(idle_r),
+        mib(idle_p),
+        ratio(idle_r as f64, idle_p as f64),
+        pass(idle_r * 6 < idle_p)
+    );
+    let peak = |r: &Results| r.peak.map_or(0, |m| m.peak_rss_kib);
+    let (peak_r, peak_p) = (peak(rust), peak(python));
+    println!(
+        "| peak RSS (after the load) | {} | {} | {} | < 1/6 | {} |",
+        mib(peak_r),
+        mib(peak_p),
+        ratio(peak_r as f64, peak_p as f64),
+        pass(peak_r * 6 < peak_p)
+    );
+    let startup = |r: &Results| median(r.startup.iter().map(|d| ms(*d)));
+    println!(
+        "| start-up to first ListImageSources (median of {}) | {:.1} ms | {:.1} ms | {} | | |",
+        cli.startup_runs,
+        startup(rust),
+        startup(python),
+        ratio(startup(rust), startup(python))
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_size_of_a_jpeg() {
+        // SOI, APP0 (length 4, two bytes of payload), SOF0 (8-bit, 480 rows, 640 columns), ...
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0xAA, 0xBB, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01,
+            0xE0, 0x02, 0x80, 0x03,
+        ];
+        assert_eq!(jpeg_size(&jpeg).unwrap(), (640, 480));
+        assert!(jpeg_size(&jpeg[2..]).is_err());
+        assert!(jpeg_size(&[0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02]).is_err());
+    }
+}

@@ -194,12 +194,25 @@ async fn the_refresher_keeps_the_token_fresh_and_recovers_from_failures() {
     })
     .await
     .expect("recovered after the failures");
-    // The stored token is still one the robot accepts.
-    let mut check = client.clone();
-    check
-        .refresh(tokens.get().unwrap().expose())
-        .await
-        .expect("the stored token is valid");
+    // The stored token is one the robot accepts. Looked up without using it (the fake consumes
+    // a token that is refreshed), and polled: between a refresh reaching the robot and its
+    // answer being stored, the stored token is the consumed one.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let stored = tokens.get().unwrap();
+            if fake
+                .valid_tokens
+                .lock()
+                .unwrap()
+                .contains_key(stored.expose())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the stored token is valid");
     refresher.shutdown().await;
 
     // Once shut down, nothing refreshes any more.

@@ -606,6 +606,37 @@ pub fn interrupt_and_wait(child: &mut Child, grace: Duration) -> Result<()> {
     Ok(())
 }
 
+/// The command that starts a benchmarked service on 127.0.0.1:`port`, pinned to core 0:
+/// `program args... --host-ip 127.0.0.1 --port PORT` with `env`, its output to `output`.
+pub fn service_command(
+    program: &Path,
+    args: &[std::ffi::OsString],
+    env: &[(&'static str, String)],
+    port: u16,
+    output: &std::fs::File,
+) -> Result<Command> {
+    let mut command = pinned(0, program);
+    command
+        .args(args)
+        .args(["--host-ip", "127.0.0.1", "--port", &port.to_string()])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .stdout(output.try_clone()?)
+        .stderr(output.try_clone()?);
+    Ok(command)
+}
+
+/// Round `round`'s order of `N` services: rotated by one each round, so that each service takes
+/// each place.
+pub fn rotation<const N: usize>(round: usize) -> [usize; N] {
+    std::array::from_fn(|k| (round + k) % N)
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report
 

@@ -122,9 +122,9 @@ pub(crate) struct SourceRuntime<S: ImageSource> {
 }
 
 impl<S: ImageSource> SourceRuntime<S> {
-    /// Serves `source` with `context`.
-    pub(crate) fn new(source: S, context: Arc<ServiceContext>) -> Self {
-        let info = source.info();
+    /// Serves `source`, described by `info` (its [`ImageSource::info`], read once), with
+    /// `context`.
+    pub(crate) fn new(source: S, info: SourceInfo, context: Arc<ServiceContext>) -> Self {
         let mut proto = info.to_proto();
         let native = info.pixel_formats.first().copied();
         proto.image_formats = [ImageFormat::Jpeg, ImageFormat::Raw]

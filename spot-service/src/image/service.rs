@@ -107,13 +107,13 @@ impl<I: ImageServiceInfo> ImageService<I> {
     ///
     /// Another source of this service has the same name.
     pub fn source<S: ImageSource>(mut self, source: S) -> Result<Self, DuplicateSource> {
-        let name = source.info().name;
-        if self.names.contains(&name) {
-            return Err(DuplicateSource(name));
+        let info = source.info();
+        if self.names.contains(&info.name) {
+            return Err(DuplicateSource(info.name));
         }
-        self.names.push(name);
+        self.names.push(info.name.clone());
         self.sources.push(Box::new(move |context| {
-            Arc::new(SourceRuntime::new(source, context)) as Arc<dyn ServedSource>
+            Arc::new(SourceRuntime::new(source, info, context)) as Arc<dyn ServedSource>
         }));
         Ok(self)
     }

@@ -189,15 +189,7 @@ struct Service {
 
 impl Service {
     fn command(&self, port: u16, output: &File) -> Result<Command> {
-        let mut command = pinned(0, &self.program);
-        command
-            .args(&self.args)
-            .args(["--host-ip", "127.0.0.1", "--port", &port.to_string()])
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(output.try_clone()?)
-            .stderr(output.try_clone()?);
-        Ok(command)
+        bench::service_command(&self.program, &self.args, &self.env, port, output)
     }
 }
 
@@ -402,13 +394,13 @@ async fn run(
 
     // Start-up: fresh processes, alternating, after one unmeasured start each (file caches).
     for run in 0..=cli.startup_runs {
-        for i in order(run) {
+        for i in bench::rotation::<SERVICES>(run) {
             let running = start(services[i], output).await?;
             if run > 0 {
                 eprintln!(
                     "start-up {run}: {:<28} {:>8.1} ms",
                     services[i].name,
-                    ms(running.startup)
+                    bench::ms(running.startup)
                 );
                 results[i].startup.push(running.startup);
             }
@@ -451,7 +443,7 @@ async fn run(
     for round in 0..cli.rounds {
         for (k, rpc) in Rpc::ALL.into_iter().enumerate() {
             for (level, &concurrency) in cli.concurrency.iter().enumerate() {
-                for i in order(round) {
+                for i in bench::rotation::<SERVICES>(round) {
                     let server = &running[i];
                     let sample = tokio::task::block_in_place(|| {
                         measure(
@@ -491,14 +483,6 @@ async fn run(
 }
 
 /// Round `i`'s service order: rotated by one each round.
-fn order(i: usize) -> [usize; SERVICES] {
-    std::array::from_fn(|k| (i + k) % SERVICES)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn header() -> Option<RequestHeader> {
     Some(RequestHeader {
         request_timestamp: Some(spot_service::header::now_timestamp()),
@@ -844,7 +828,7 @@ fn report(
         ratio(peak_r as f64, peak_p as f64),
         pass(peak_r * 6 < peak_p)
     );
-    let startup = |r: &Results| median(r.startup.iter().map(|d| ms(*d)));
+    let startup = |r: &Results| median(r.startup.iter().map(|d| bench::ms(*d)));
     println!(
         "| start-up to first ListImageSources (median of {}) | {:.1} ms | {:.1} ms | {} | | |",
         cli.startup_runs,

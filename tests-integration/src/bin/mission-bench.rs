@@ -55,8 +55,8 @@ use spot_service::proto::bosdyn::api::{
     StringParam, common_error, custom_param,
 };
 use tests_integration::bench::{
-    self, Amount, H2load, KillOnDrop, Memory, connect_h2c, free_port, median, percentile, pinned,
-    time_to_first_answer,
+    self, Amount, H2load, KillOnDrop, Memory, connect_h2c, free_port, median, mib, pass,
+    percentile, ratio, time_to_first_answer,
 };
 use tests_integration::python;
 
@@ -156,15 +156,7 @@ struct Service {
 
 impl Service {
     fn command(&self, port: u16, output: &File) -> Result<Command> {
-        let mut command = pinned(0, &self.program);
-        command
-            .args(&self.args)
-            .args(["--host-ip", "127.0.0.1", "--port", &port.to_string()])
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(output.try_clone()?)
-            .stderr(output.try_clone()?);
-        Ok(command)
+        bench::service_command(&self.program, &self.args, &self.env, port, output)
     }
 }
 
@@ -416,13 +408,13 @@ async fn run(cli: &Cli, services: [&Service; SERVICES], pinned: bool) -> Result<
 
     // Start-up: fresh processes, alternating, after one unmeasured start each (file caches).
     for run in 0..=cli.startup_runs {
-        for i in order(run) {
+        for i in bench::rotation::<SERVICES>(run) {
             let running = start(services[i], &output).await?;
             if run > 0 {
                 eprintln!(
                     "start-up {run}: {:<20} {:>8.1} ms",
                     services[i].name,
-                    ms(running.startup)
+                    bench::ms(running.startup)
                 );
                 results[i].startup.push(running.startup);
             }
@@ -467,15 +459,6 @@ async fn run(cli: &Cli, services: [&Service; SERVICES], pinned: bool) -> Result<
 
     report(cli, services, &results, pinned);
     Ok(())
-}
-
-/// Round `i`'s service order: rotated by one each round, so that each service takes each place.
-fn order(i: usize) -> [usize; SERVICES] {
-    std::array::from_fn(|k| (i + k) % SERVICES)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn header() -> Option<RequestHeader> {
@@ -640,7 +623,7 @@ async fn measure_rounds(
 ) -> Result<()> {
     for round in 0..cli.rounds {
         for (level, &concurrency) in cli.concurrency.iter().enumerate() {
-            for i in order(round) {
+            for i in bench::rotation::<SERVICES>(round) {
                 let server = &running[i];
                 let name = &server.service.name;
                 let sample = tokio::task::block_in_place(|| {
@@ -707,24 +690,6 @@ fn measure(
         p50_us: percentile(&run.latencies_us, 50.0),
         p99_us: percentile(&run.latencies_us, 99.0),
     })
-}
-
-fn pass(ok: bool) -> &'static str {
-    if ok { "PASS" } else { "FAIL" }
-}
-
-/// `rust / python` as "12.3x", or as "1/12.3" when Rust's value is the smaller.
-fn ratio(rust: f64, python: f64) -> String {
-    let r = rust / python;
-    if r >= 1.0 {
-        format!("{r:.1}x")
-    } else {
-        format!("1/{:.1}", 1.0 / r)
-    }
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 fn report(cli: &Cli, services: [&Service; SERVICES], results: &[Results; SERVICES], pinned: bool) {
@@ -815,7 +780,7 @@ fn report(cli: &Cli, services: [&Service; SERVICES], results: &[Results; SERVICE
         mib(peak(floor)),
         ratio(peak(rust) as f64, peak(python) as f64)
     );
-    let startup = |r: &Results| median(r.startup.iter().map(|d| ms(*d)));
+    let startup = |r: &Results| median(r.startup.iter().map(|d| bench::ms(*d)));
     println!(
         "| start-up to first answer (median of {}) | {:.1} ms | {:.1} ms | {:.1} ms | {} | | |",
         cli.startup_runs,

@@ -236,6 +236,10 @@ pub enum Amount {
     },
 }
 
+/// The SETTINGS_MAX_FRAME_SIZE the official Python client (gRPC C core) advertises; h2load
+/// advertises the same.
+pub const GRPC_CLIENT_MAX_FRAME_SIZE: u32 = 4 * 1024 * 1024;
+
 /// One h2load run: gRPC POSTs of a fixed body to one URL over h2c, h2load pinned to a core.
 #[derive(Debug, Clone)]
 pub struct H2load {
@@ -347,7 +351,12 @@ impl H2load {
         command
             .args(["-c", &self.connections.to_string()])
             .args(["-m", &self.streams.to_string()])
-            .args(["-t", "1"]);
+            .args(["-t", "1"])
+            // The HTTP/2 settings the official Python client (gRPC C core) advertises: frames and
+            // stream windows of 4 MiB. h2load's default 16 KiB frames would make a server split a
+            // 1 MB image into 57 frames, which no real gRPC client asks for.
+            .args(["-f", &GRPC_CLIENT_MAX_FRAME_SIZE.to_string()])
+            .args(["-w", "22"]);
         match self.amount {
             Amount::Requests(n) => command.args(["-n", &n.to_string()]),
             Amount::Timed { warm_up, main } => command

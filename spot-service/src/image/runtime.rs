@@ -117,6 +117,9 @@ pub(crate) struct SourceRuntime<S: ImageSource> {
     /// not parse only for a broken hand-written spec; the first request then sets them).
     loop_params: Mutex<Option<S::Params>>,
     loop_started: OnceLock<()>,
+    /// Held while capturing: one capture at a time per source (a camera is one device), and
+    /// requests that arrive together share one capture instead of each holding its own frame.
+    capturing: tokio::sync::Mutex<()>,
     fault: Mutex<FaultState>,
     fault_sender: OnceLock<watch::Sender<Option<String>>>,
 }
@@ -148,6 +151,7 @@ impl<S: ImageSource> SourceRuntime<S> {
             latest: Mutex::new(None),
             loop_params: Mutex::new(loop_params),
             loop_started: OnceLock::new(),
+            capturing: tokio::sync::Mutex::new(()),
             fault: Mutex::new(FaultState::Unknown),
             fault_sender: OnceLock::new(),
         }
@@ -218,20 +222,13 @@ impl<S: ImageSource> SourceRuntime<S> {
         params: &S::Params,
     ) -> Result<Arc<Captured<S::Params>>, String> {
         self.start_loop();
-        let latest = self
-            .latest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(latest) = latest {
-            let fresh = latest
-                .frame
-                .captured_at
-                .elapsed()
-                .map_or(true, |age| age <= self.context.max_frame_age);
-            if fresh && latest.params == *params {
-                return Ok(latest);
-            }
+        if let Some(latest) = self.fresh_latest(params) {
+            return Ok(latest);
+        }
+        let _capturing = self.capturing.lock().await;
+        // A capture that finished while this request waited may be the one it needs.
+        if let Some(latest) = self.fresh_latest(params) {
+            return Ok(latest);
         }
         {
             let mut loop_params = self
@@ -252,6 +249,21 @@ impl<S: ImageSource> SourceRuntime<S> {
             Err(error) => self.report(Some(error.clone())),
         }
         captured
+    }
+
+    /// The latest frame, if it was captured with `params` and is fresh enough to serve.
+    fn fresh_latest(&self, params: &S::Params) -> Option<Arc<Captured<S::Params>>> {
+        let latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()?;
+        let fresh = latest
+            .frame
+            .captured_at
+            .elapsed()
+            .map_or(true, |age| age <= self.context.max_frame_age);
+        (fresh && latest.params == *params).then_some(latest)
     }
 
     fn timestamp(&self, local: SystemTime) -> Timestamp {
@@ -279,7 +291,10 @@ async fn capture_loop<S: ImageSource>(source: Weak<SourceRuntime<S>>, interval: 
         let Some(params) = params else {
             continue;
         };
-        match source.capture(params).await {
+        let capturing = source.capturing.lock().await;
+        let captured = source.capture(params).await;
+        drop(capturing);
+        match captured {
             Ok(captured) => {
                 source.report(None);
                 *source.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some(captured);
@@ -456,6 +471,54 @@ mod tests {
         }
         assert_eq!(buffers.len(), 2);
         assert_eq!(captured.encodings.lock().unwrap().len(), 2);
+    }
+
+    /// Counts its captures, each taking a while.
+    struct SlowSource(std::sync::atomic::AtomicUsize);
+
+    impl ImageSource for SlowSource {
+        type Params = ();
+
+        fn info(&self) -> SourceInfo {
+            SourceInfo::visual("slow", 64, 48, [PixelFormat::Rgb8])
+        }
+
+        fn capture(&self, (): &()) -> Result<Frame, crate::image::CaptureError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(30));
+            Ok(frame())
+        }
+    }
+
+    /// Requests that arrive together while there is no fresh frame share one capture, instead
+    /// of each capturing (and holding) its own frame.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_share_one_capture() {
+        let source = SlowSource(0.into());
+        let info = source.info();
+        let context = Arc::new(ServiceContext {
+            jpeg: JpegEncoder::default(),
+            clock: None,
+            faults: None,
+            capture_interval: None,
+            max_frame_age: Duration::from_secs(60),
+        });
+        let runtime = Arc::new(SourceRuntime::new(source, info, context));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let runtime = runtime.clone();
+                tokio::spawn(async move { runtime.frame(&()).await.unwrap() })
+            })
+            .collect();
+        let mut frames = Vec::new();
+        for task in tasks {
+            frames.push(task.await.unwrap());
+        }
+        assert_eq!(
+            runtime.source.0.load(std::sync::atomic::Ordering::SeqCst),
+            1
+        );
+        assert!(frames.iter().all(|f| Arc::ptr_eq(f, &frames[0])));
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod power;
 pub mod remote_mission;
 pub mod robot;
 mod runner;
+mod segmented;
 pub mod self_ip;
 mod service;
 pub mod shutdown;

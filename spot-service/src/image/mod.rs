@@ -39,6 +39,7 @@ mod frame;
 mod runtime;
 mod service;
 mod source;
+mod wire;
 
 pub use frame::{Frame, FrameData, ImageFormat, PixelFormat};
 pub use service::{

@@ -7,21 +7,23 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tonic::codegen::{Body, Bytes, StdError};
+use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
 use super::encode::JpegEncoder;
 use super::runtime::{Clock, FaultSink, ServedSource, ServiceContext, SourceRuntime};
 use super::source::ImageSource;
+use super::wire;
 use crate::fault::{FaultClient, FaultReporter, fault_id};
 use crate::header::{MethodInfo, handle_unary};
 use crate::proto::bosdyn::api::image_response::Status as ImageStatus;
-use crate::proto::bosdyn::api::image_service_server::{self, ImageServiceServer};
 use crate::proto::bosdyn::api::{
     GetImageRequest, GetImageResponse, ImageResponse, ListImageSourcesRequest,
     ListImageSourcesResponse, service_fault,
 };
-use crate::service::{MAX_MESSAGE_SIZE, ServiceMetadata, SpotService};
+use crate::segmented::{SegmentedResult, SegmentedServer};
+use crate::service::{ServiceMetadata, SpotService};
 use crate::time_sync::TimeSyncKeeper;
 
 /// The gRPC service name of image services, and their directory service type.
@@ -214,8 +216,9 @@ impl<I: ImageServiceInfo> ImageService<I> {
             .zip(self.sources)
             .map(|(name, make)| (name, make(context.clone())))
             .collect();
+        let list: Vec<_> = sources.iter().map(|(_, s)| s.proto().clone()).collect();
         ImageServer {
-            list: sources.iter().map(|(_, s)| s.proto().clone()).collect(),
+            sources: wire::encode_sources(&list),
             by_name: sources.into_iter().collect(),
         }
     }
@@ -239,9 +242,10 @@ async fn report_faults<T>(
     }
 }
 
-/// The tonic service made from an [`ImageService`].
+/// The server made from an [`ImageService`].
 struct ImageServer {
-    list: Vec<crate::proto::bosdyn::api::ImageSource>,
+    /// The `image_sources` of every ListImageSources answer, encoded once.
+    sources: Bytes,
     by_name: HashMap<String, Arc<dyn ServedSource>>,
 }
 
@@ -252,27 +256,20 @@ const fn method(name: &'static str) -> MethodInfo {
     }
 }
 
-#[crate::__private::async_trait]
-impl image_service_server::ImageService for ImageServer {
+impl ImageServer {
     async fn list_image_sources(
         &self,
         request: Request<ListImageSourcesRequest>,
-    ) -> Result<Response<ListImageSourcesResponse>, Status> {
-        let image_sources = self.list.clone();
-        handle_unary(method("ListImageSources"), request, |_| async move {
-            Ok(Response::new(ListImageSourcesResponse {
-                image_sources,
-                ..Default::default()
-            }))
+    ) -> SegmentedResult {
+        let response = handle_unary(method("ListImageSources"), request, |_| async {
+            Ok(Response::new(ListImageSourcesResponse::default()))
         })
-        .await
+        .await?;
+        Ok(response.map(|header| wire::list_image_sources_response(&header, &self.sources)))
     }
 
-    async fn get_image(
-        &self,
-        request: Request<GetImageRequest>,
-    ) -> Result<Response<GetImageResponse>, Status> {
-        handle_unary(method("GetImage"), request, |request| async move {
+    async fn get_image(&self, request: Request<GetImageRequest>) -> SegmentedResult {
+        let response = handle_unary(method("GetImage"), request, |request| async move {
             let requests = request.into_inner().image_requests;
             let answers = requests.into_iter().map(|request| {
                 let source = self.by_name.get(&request.image_source_name).cloned();
@@ -291,8 +288,16 @@ impl image_service_server::ImageService for ImageServer {
                 ..Default::default()
             }))
         })
-        .await
+        .await?;
+        Ok(response.map(wire::get_image_response))
     }
+}
+
+/// Names the gRPC service that [`ImageServer`] is served as.
+struct ImageServiceName;
+
+impl NamedService for ImageServiceName {
+    const NAME: &'static str = SERVICE_TYPE;
 }
 
 impl<I: ImageServiceInfo> SpotService for ImageService<I> {
@@ -300,12 +305,19 @@ impl<I: ImageServiceInfo> SpotService for ImageService<I> {
     const METADATA: ServiceMetadata = I::METADATA;
 
     fn add_to_routes(self, routes: &mut RoutesBuilder) {
+        // Served with segmented responses: image data goes to the socket without a copy.
+        let server = Arc::new(self.into_server());
+        let lister = server.clone();
         routes.add_service(
-            ImageServerService::new(self.into_server())
-                .max_decoding_message_size(MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+            SegmentedServer::<ImageServiceName>::new()
+                .method("ListImageSources", move |request| {
+                    let server = lister.clone();
+                    async move { server.list_image_sources(request).await }
+                })
+                .method("GetImage", move |request| {
+                    let server = server.clone();
+                    async move { server.get_image(request).await }
+                }),
         );
     }
 }
-
-type ImageServerService = ImageServiceServer<ImageServer>;

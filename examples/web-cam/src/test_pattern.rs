@@ -116,21 +116,27 @@ impl TestPattern {
         let box_y = travel(rows, rows, 3000);
         let border = (side / 10).max(1);
         let lut = contrast_table(contrast);
+        let pixel = |rgb: [u8; 3]| rgb.map(|v| lut[usize::from(v)]);
 
+        // Every row is the same scrolled bars, with the box drawn over some: one row is made
+        // and copied (a frame every 50 ms should not cost a millisecond of CPU).
+        let bars: Vec<u8> = (0..cols)
+            .flat_map(|x| pixel(BARS[(((x + cols - scroll) % cols) * 8 / cols) as usize]))
+            .collect();
+        let (black, white) = (pixel([0, 0, 0]), pixel([255, 255, 255]));
         let mut data = Vec::with_capacity((cols * rows * 3) as usize);
         for y in 0..rows {
-            let in_box_rows = (box_y..box_y + side).contains(&y);
-            let on_box_edge_rows = y < box_y + border || y >= box_y + side - border;
-            for x in 0..cols {
-                let in_box = in_box_rows && (box_x..box_x + side).contains(&x);
-                let pixel = if in_box {
-                    let edge = on_box_edge_rows || x < box_x + border || x >= box_x + side - border;
-                    if edge { [0, 0, 0] } else { [255, 255, 255] }
-                } else {
-                    let bar = ((x + cols - scroll) % cols) * 8 / cols;
-                    BARS[bar as usize]
-                };
-                data.extend(pixel.map(|v| lut[usize::from(v)]));
+            let start = data.len();
+            data.extend_from_slice(&bars);
+            if !(box_y..box_y + side).contains(&y) {
+                continue;
+            }
+            let edge_row = y < box_y + border || y >= box_y + side - border;
+            let row = &mut data[start..];
+            for x in box_x..(box_x + side).min(cols) {
+                let edge = edge_row || x < box_x + border || x >= box_x + side - border;
+                let at = (x * 3) as usize;
+                row[at..at + 3].copy_from_slice(if edge { &black } else { &white });
             }
         }
         data
@@ -218,6 +224,55 @@ mod tests {
         assert_ne!(first, later, "the pattern moves");
         let flat = pattern.render(Duration::from_millis(500), 0.0);
         assert!(flat.iter().all(|&v| v == 128));
+    }
+
+    /// The pattern pixel by pixel, as its doc describes it.
+    fn reference(pattern: &TestPattern, elapsed: Duration, contrast: f64) -> Vec<u8> {
+        let (cols, rows) = (u64::from(pattern.cols), u64::from(pattern.rows));
+        let millis = elapsed.as_millis() as u64;
+        let scroll = millis * cols / 4000 % cols;
+        let side = cols.min(rows) / 5;
+        let travel = |range: u64, num: u64, den: u64| {
+            let range = range.saturating_sub(side).max(1);
+            let p = millis * num / den % (2 * range);
+            if p < range { p } else { 2 * range - p }
+        };
+        let (box_x, box_y) = (travel(cols, cols, 4000), travel(rows, rows, 3000));
+        let border = (side / 10).max(1);
+        let mut data = Vec::new();
+        for y in 0..rows {
+            for x in 0..cols {
+                let in_box =
+                    (box_x..box_x + side).contains(&x) && (box_y..box_y + side).contains(&y);
+                let edge = x < box_x + border
+                    || x >= box_x + side - border
+                    || y < box_y + border
+                    || y >= box_y + side - border;
+                let rgb = match (in_box, edge) {
+                    (true, true) => [0, 0, 0],
+                    (true, false) => [255, 255, 255],
+                    _ => BARS[(((x + cols - scroll) % cols) * 8 / cols) as usize],
+                };
+                data.extend(rgb.map(|v| apply_contrast(v, contrast)));
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn rendering_matches_the_pixel_by_pixel_pattern() {
+        for (cols, rows) in [(640, 480), (64, 48), (8, 8), (100, 30)] {
+            let pattern = TestPattern::new(cols, rows);
+            for millis in [0, 137, 999, 2_500, 3_999, 12_345] {
+                for contrast in [1.0, 0.0, 2.5] {
+                    let elapsed = Duration::from_millis(millis);
+                    assert!(
+                        pattern.render(elapsed, contrast) == reference(&pattern, elapsed, contrast),
+                        "{cols}x{rows} at {millis} ms, contrast {contrast}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use spot_service::proto::bosdyn::api::image_response::Status;
 use spot_service::proto::bosdyn::api::image_service_client::ImageServiceClient;
 use spot_service::proto::bosdyn::api::{
     CustomParam, DictParam, DoubleParam, GetImageRequest, ImageRequest, ListImageSourcesRequest,
-    custom_param, image,
+    ListImageSourcesResponse, custom_param, image,
 };
 use tests_integration::{RunningServer, channel, spawn};
 use tonic::transport::Channel;
@@ -414,4 +414,77 @@ async fn a_failing_capture_is_an_image_data_error_until_it_recovers() {
     .await;
     assert_eq!(answers[0].status, Status::Ok as i32);
     server.stop().await;
+}
+
+/// A message whose field 2 is a varint, where `GetImageRequest` has its (length-delimited)
+/// `image_requests`: not a `GetImageRequest` on the wire.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotAnImageRequest {
+    #[prost(uint64, tag = "2")]
+    image_requests: u64,
+}
+
+/// Calls `path` on the service with `message`.
+async fn call_raw<M: prost::Message + Default + Send + Sync + 'static>(
+    server: &RunningServer,
+    path: &'static str,
+    message: M,
+) -> Result<ListImageSourcesResponse, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel(server.uri()).await);
+    grpc.ready().await.unwrap();
+    grpc.unary(
+        tonic::Request::new(message),
+        tonic::codegen::http::uri::PathAndQuery::from_static(path),
+        tonic_prost::ProstCodec::<M, ListImageSourcesResponse>::default(),
+    )
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+/// The service's own routes answer what tonic's generated servers answer: UNIMPLEMENTED for a
+/// method it does not have, INTERNAL for a request that does not decode; and it keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_methods_and_undecodable_requests_get_grpc_errors() {
+    let service = ImageService::new(TestImages)
+        .source(Gradient {
+            name: "a",
+            ..Default::default()
+        })
+        .unwrap();
+    let (server, mut client) = serve(service).await;
+
+    let unknown = call_raw(
+        &server,
+        "/bosdyn.api.ImageService/GetImages",
+        ListImageSourcesRequest::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::Unimplemented, "{unknown:?}");
+
+    let garbled = call_raw(
+        &server,
+        "/bosdyn.api.ImageService/GetImage",
+        NotAnImageRequest { image_requests: 7 },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(garbled.code(), tonic::Code::Internal, "{garbled:?}");
+    assert!(garbled.message().contains("decode"), "{garbled:?}");
+
+    // Still serving, and ListImageSources through the same raw path decodes as the real one.
+    let listed = call_raw(
+        &server,
+        "/bosdyn.api.ImageService/ListImageSources",
+        ListImageSourcesRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.image_sources.len(), 1);
+    let answers = get(
+        &mut client,
+        vec![request("a", image::Format::Raw, image::PixelFormat::RgbU8)],
+    )
+    .await;
+    assert_eq!(answers[0].status(), Status::Ok);
 }

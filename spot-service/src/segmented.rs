@@ -49,8 +49,6 @@ pub(crate) struct Segments {
     pieces: Vec<Bytes>,
     /// The encoding after the last shared buffer.
     tail: BytesMut,
-    /// The encoded length so far (without the gRPC prefix).
-    len: usize,
 }
 
 impl Segments {
@@ -62,8 +60,14 @@ impl Segments {
             head,
             pieces: Vec::new(),
             tail: BytesMut::new(),
-            len: 0,
         }
+    }
+
+    /// The encoded length so far (without the gRPC prefix).
+    fn len(&self) -> usize {
+        self.head.len() - GRPC_PREFIX
+            + self.pieces.iter().map(Bytes::len).sum::<usize>()
+            + self.tail.len()
     }
 
     /// Where encoded bytes go now.
@@ -77,7 +81,6 @@ impl Segments {
 
     /// Appends `message`'s fields as they are encoded at the top level (no key, no length).
     pub(crate) fn put_fields(&mut self, message: &impl Message) {
-        self.len += message.encoded_len();
         message.encode_raw(self.open());
     }
 
@@ -90,16 +93,13 @@ impl Segments {
     /// Appends the key and length of the length-delimited field `tag` whose content (`len`
     /// bytes) follows.
     pub(crate) fn put_field_header(&mut self, tag: u32, len: usize) {
-        let before = self.open().len();
         let open = self.open();
         encode_key(tag, WireType::LengthDelimited, open);
         encode_varint(len as u64, open);
-        self.len += self.open().len() - before;
     }
 
     /// Appends `bytes`, by reference when large.
     pub(crate) fn put_shared(&mut self, bytes: Bytes) {
-        self.len += bytes.len();
         if bytes.len() < SHARE_MIN {
             self.open().extend_from_slice(&bytes);
             return;
@@ -116,11 +116,11 @@ impl Segments {
     ///
     /// The message is longer than [`MAX_MESSAGE_SIZE`] (the status tonic gives for the same).
     pub(crate) fn into_grpc_message(self) -> Result<EncodedMessage, Status> {
+        let len = self.len();
         let Self {
             mut head,
             pieces,
             tail,
-            len,
         } = self;
         if len > MAX_MESSAGE_SIZE {
             return Err(Status::out_of_range(format!(
@@ -355,7 +355,7 @@ mod tests {
         segments.put_field_header(2, big.len());
         segments.put_shared(big.clone());
         segments.put_message_field(3, &header);
-        let len = segments.len;
+        let len = segments.len();
         let message = segments.into_grpc_message().unwrap();
         assert_eq!(message.0.len(), 3, "head, shared, tail");
         assert_eq!(message.0[1].as_ptr(), big.as_ptr(), "shared, not copied");

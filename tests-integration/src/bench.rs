@@ -89,6 +89,33 @@ pub fn cpu_time(pid: u32) -> Result<Duration> {
     ))
 }
 
+/// Serves `service` on `addr` until killed, as a benchmark's transport floor: plain
+/// `tonic::transport::Server` (TCP_NODELAY, as spot-service's runner sets it) on tokio's default
+/// multi-thread runtime (what `#[tokio::main]` builds, as in the example binaries). The caller
+/// sets spot-service's message size limits on the generated server.
+pub fn serve_floor<S>(addr: std::net::SocketAddr, service: S) -> Result<()>
+where
+    S: tonic::codegen::Service<
+            tonic::codegen::http::Request<tonic::body::Body>,
+            Response = tonic::codegen::http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + tonic::server::NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    tokio::runtime::Runtime::new()?.block_on(async {
+        tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(service)
+            .serve(addr)
+            .await
+            .with_context(|| format!("serving the floor on {addr}"))
+    })
+}
+
 /// Processes stopped (SIGSTOP) until this is dropped (SIGCONT): a service that is not being
 /// measured cannot then take CPU time from the measured one on their shared core (the official
 /// image helper's capture thread alone uses about 15 % of it).

@@ -251,6 +251,20 @@ struct Sample {
     p99_us: u64,
 }
 
+impl Sample {
+    /// Prints this sample as one progress line.
+    fn log(&self, round: usize, rpc: Rpc, concurrency: u32, server: &str) {
+        eprintln!(
+            "round {round}: {:<18} c{concurrency:<3} {server:<28} {:>8.0} req/s {:>9.1} us CPU/req  p50 {:>7} us  p99 {:>7} us",
+            rpc.label(),
+            self.requests_per_sec,
+            self.cpu_us_per_request,
+            self.p50_us,
+            self.p99_us
+        );
+    }
+}
+
 /// What one service got, over all rounds.
 #[derive(Debug, Default)]
 struct Results {
@@ -262,22 +276,14 @@ struct Results {
 }
 
 /// `image-bench serve-floor`: serves the answer in `answer` to every ListImageSources on `addr`
-/// until killed, with plain `tonic::transport::Server` (TCP_NODELAY) on tokio's default
-/// multi-thread runtime and spot-service's message size limits.
+/// until killed (see [`bench::serve_floor`]).
 fn serve_floor(answer: &Path, addr: SocketAddr) -> Result<()> {
     let bytes = std::fs::read(answer).with_context(|| format!("reading {}", answer.display()))?;
     let answer = ListImageSourcesResponse::decode(bytes.as_slice())?;
-    tokio::runtime::Runtime::new()?.block_on(async {
-        let service = ImageServiceServer::new(FloorServer(answer))
-            .max_decoding_message_size(MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        tonic::transport::Server::builder()
-            .tcp_nodelay(true)
-            .add_service(service)
-            .serve(addr)
-            .await
-            .with_context(|| format!("serving the floor on {addr}"))
-    })
+    let service = ImageServiceServer::new(FloorServer(answer))
+        .max_decoding_message_size(MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    bench::serve_floor(addr, service)
 }
 
 /// The floor's ImageService.
@@ -558,15 +564,7 @@ async fn run(
                     })?;
                     drop(paused);
                     check(server, rpc).await.context("after the load")?;
-                    eprintln!(
-                        "round {round}: {:<18} c{concurrency:<3} {:<28} {:>8.0} req/s {:>9.1} us CPU/req  p50 {:>7} us  p99 {:>7} us",
-                        rpc.label(),
-                        server.service.name,
-                        sample.requests_per_sec,
-                        sample.cpu_us_per_request,
-                        sample.p50_us,
-                        sample.p99_us
-                    );
+                    sample.log(round, rpc, concurrency, &server.service.name);
                     results[i].samples[k][level].push(sample);
                 }
                 if rpc == Rpc::List {
@@ -584,15 +582,7 @@ async fn run(
                     })?;
                     drop(paused);
                     check(&floor_running, rpc).await.context("after the load")?;
-                    eprintln!(
-                        "round {round}: {:<18} c{concurrency:<3} {:<28} {:>8.0} req/s {:>9.1} us CPU/req  p50 {:>7} us  p99 {:>7} us",
-                        rpc.label(),
-                        FLOOR_NAME,
-                        sample.requests_per_sec,
-                        sample.cpu_us_per_request,
-                        sample.p50_us,
-                        sample.p99_us
-                    );
+                    sample.log(round, rpc, concurrency, FLOOR_NAME);
                     floor_samples[level].push(sample);
                 }
             }

@@ -308,22 +308,13 @@ impl RemoteMissionService for Floor {
     }
 }
 
-/// `mission-bench serve-floor`: serves [`Floor`] on `addr` until killed, with plain
-/// `tonic::transport::Server` (TCP_NODELAY, as spot-service's runner sets it) on tokio's default
-/// multi-thread runtime (what `#[tokio::main]` builds, as in the hello-world binary) and
-/// spot-service's message size limits.
+/// `mission-bench serve-floor`: serves [`Floor`] on `addr` until killed (see
+/// [`bench::serve_floor`]), with spot-service's message size limits.
 fn serve_floor(addr: SocketAddr) -> Result<()> {
-    tokio::runtime::Runtime::new()?.block_on(async {
-        let service = RemoteMissionServiceServer::new(Floor)
-            .max_decoding_message_size(MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        tonic::transport::Server::builder()
-            .tcp_nodelay(true)
-            .add_service(service)
-            .serve(addr)
-            .await
-            .with_context(|| format!("serving the floor on {addr}"))
-    })
+    let service = RemoteMissionServiceServer::new(Floor)
+        .max_decoding_message_size(MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    bench::serve_floor(addr, service)
 }
 
 /// The Rust service: `--rust-bin`, else `target/release/hello-world` (built first).

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use tonic::codegen::{Body, Bytes, StdError};
 
-use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
+use crate::client::{CallError, default_client_name, unary_call};
 use crate::proto::bosdyn::api::fault_service_client::FaultServiceClient;
 use crate::proto::bosdyn::api::{
     ClearServiceFaultRequest, ClearServiceFaultResponse, ServiceFault, ServiceFaultId,
@@ -124,38 +124,18 @@ pub enum FaultError {
         /// The numeric status.
         code: i32,
     },
-    /// The response header reports an error (or no outcome at all), e.g. the robot rejected a
-    /// malformed fault.
-    #[error("{rpc} rejected: {source}")]
-    Header {
-        /// The RPC.
-        rpc: &'static str,
-        /// The header error.
-        source: HeaderError,
-    },
-    /// The call failed at the gRPC level (robot unreachable, proxy error, deadline, ...).
-    #[error("{rpc} failed: gRPC status {:?}: {}", .status.code(), .status.message())]
-    Rpc {
-        /// The RPC.
-        rpc: &'static str,
-        /// The gRPC status.
-        status: Box<tonic::Status>,
-    },
-    /// The call did not finish within the client's RPC timeout.
-    #[error("{rpc} timed out after {after:?}")]
-    Timeout {
-        /// The RPC.
-        rpc: &'static str,
-        /// The timeout that elapsed.
-        after: Duration,
-    },
+    /// The call itself failed: the response header reported an error (or no outcome at all),
+    /// e.g. the robot rejected a malformed fault; the call failed at the gRPC level (robot
+    /// unreachable, proxy error, ...); or it did not finish within the client's RPC timeout.
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 impl FaultError {
-    /// The gRPC status, for [`Rpc`](Self::Rpc) errors.
+    /// The gRPC status, for calls that failed at the gRPC level ([`CallError::Rpc`]).
     pub fn grpc_status(&self) -> Option<&tonic::Status> {
         match self {
-            Self::Rpc { status, .. } => Some(status),
+            Self::Call(error) => error.status(),
             _ => None,
         }
     }
@@ -213,8 +193,8 @@ where
     }
 
     /// Bounds every call: the deadline is sent to the server (`grpc-timeout`) and enforced
-    /// locally ([`FaultError::Timeout`]). `None` (the default) waits as long as the transport
-    /// allows.
+    /// locally ([`CallError::Timeout`] in [`FaultError::Call`]). `None` (the default) waits as
+    /// long as the transport allows.
     #[must_use]
     pub fn with_rpc_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.rpc_timeout = timeout;
@@ -237,7 +217,8 @@ where
     /// # Errors
     ///
     /// [`FaultError::AlreadyActive`] if a fault with the same id is active, or any other
-    /// failure ([`FaultError::Header`] for a fault the robot rejects, e.g. without an id).
+    /// failure ([`CallError::Header`] in [`FaultError::Call`] for a fault the robot rejects,
+    /// e.g. without an id).
     pub async fn trigger(&mut self, fault: ServiceFault) -> Result<(), FaultError> {
         const RPC: &str = "TriggerServiceFault";
         use trigger_service_fault_response::Status;
@@ -357,16 +338,9 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
-    unary_call(client_name, timeout, message, send)
+    unary_call(rpc, client_name, timeout, message, send)
         .await
-        .map_err(|failure| match failure {
-            CallFailure::TimedOut(after) => FaultError::Timeout { rpc, after },
-            CallFailure::Rpc(status) => FaultError::Rpc {
-                rpc,
-                status: Box::new(status),
-            },
-            CallFailure::Header(source) => FaultError::Header { rpc, source },
-        })
+        .map_err(Into::into)
 }
 
 fn unexpected(rpc: &'static str, status: Option<&'static str>, code: i32) -> FaultError {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tonic::codegen::{Body, Bytes, StdError};
 
-use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
+use crate::client::{CallError, default_client_name, unary_call};
 use crate::lease::{Lease, LeaseUseError, check_lease_use_result};
 use crate::proto::bosdyn::api::power_command_request::Request as PowerRequest;
 use crate::proto::bosdyn::api::power_service_client::PowerServiceClient;
@@ -40,30 +40,11 @@ pub enum PowerClientError {
         /// The numeric status.
         code: i32,
     },
-    /// The response header reported an error (e.g. an unknown command id).
-    #[error("{rpc}: {source}")]
-    Header {
-        /// The RPC.
-        rpc: &'static str,
-        /// The header error.
-        source: HeaderError,
-    },
-    /// The call failed at the gRPC level.
-    #[error("{rpc} failed: gRPC status {:?}: {}", .status.code(), .status.message())]
-    Rpc {
-        /// The RPC.
-        rpc: &'static str,
-        /// The gRPC status.
-        status: Box<tonic::Status>,
-    },
-    /// The call did not finish within the client's RPC timeout.
-    #[error("{rpc} timed out after {after:?}")]
-    Timeout {
-        /// The RPC.
-        rpc: &'static str,
-        /// The timeout that elapsed.
-        after: Duration,
-    },
+    /// The call itself failed: the response header reported an error (e.g. an unknown command
+    /// id), the call failed at the gRPC level, or it did not finish within the client's RPC
+    /// timeout.
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 /// Where a power command is: the id to follow it with, and whether it is done.
@@ -128,18 +109,15 @@ where
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let inner = self.inner.clone();
-        unary_call(&self.client_name, self.rpc_timeout, message, |request| {
-            send(inner, request)
-        })
+        unary_call(
+            rpc,
+            &self.client_name,
+            self.rpc_timeout,
+            message,
+            |request| send(inner, request),
+        )
         .await
-        .map_err(|failure| match failure {
-            CallFailure::TimedOut(after) => PowerClientError::Timeout { rpc, after },
-            CallFailure::Rpc(status) => PowerClientError::Rpc {
-                rpc,
-                status: Box::new(status),
-            },
-            CallFailure::Header(source) => PowerClientError::Header { rpc, source },
-        })
+        .map_err(Into::into)
     }
 
     /// Sends `PowerCommand` with `lease` (the body lease, or a sub-lease of it).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use spot_service::client::{HeaderError, check_response, stamp_request};
+use spot_service::client::{CallError, HeaderError, check_response, stamp_request};
 use spot_service::directory::{
     DIRECTORY_REGISTRATION_FAULT_NAME, DirectoryKeepAlive, DirectoryRegistrationClient,
     KeepAliveConfig, RegistrationStatus, ServiceRegistration,
@@ -204,10 +204,10 @@ async fn malformed_faults_are_invalid_requests() {
     let no_name = service_fault(fault_id("", SERVICE), Severity::Warn, "");
     for fault in [unknown_severity, no_id, no_name] {
         match client.trigger(fault.clone()).await {
-            Err(FaultError::Header {
+            Err(FaultError::Call(CallError::Header {
                 source: HeaderError::InvalidRequest(_),
                 ..
-            }) => {}
+            })) => {}
             other => panic!("{fault:?}: expected an invalid request, got {other:?}"),
         }
     }
@@ -452,7 +452,10 @@ async fn fault_reporter_retries_after_a_failed_call() {
         .await
         .expect_err("nothing listens");
     assert!(
-        matches!(error, FaultError::Rpc { .. } | FaultError::Timeout { .. }),
+        matches!(
+            error,
+            FaultError::Call(CallError::Rpc { .. } | CallError::Timeout { .. })
+        ),
         "{error:?}"
     );
     // The outcome is unknown: the next raise and the next clear are both sent.

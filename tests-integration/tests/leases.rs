@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use spot_service::ServiceRunner;
+use spot_service::client::CallError;
 use spot_service::emulator::services::lease::{
     DEFAULT_STALE_TIMEOUT, EmulatedLease, EmulatedLeaseConfig, default_resource_tree,
 };
@@ -705,13 +706,15 @@ async fn keep_alive_reports_failures_and_shuts_down_in_bounded_time() {
     assert!(
         matches!(
             err,
-            LeaseClientError::Rpc {
-                rpc: "ReturnLease",
-                ..
-            } | LeaseClientError::Timeout {
-                rpc: "ReturnLease",
-                ..
-            }
+            LeaseClientError::Call(
+                CallError::Rpc {
+                    rpc: "ReturnLease",
+                    ..
+                } | CallError::Timeout {
+                    rpc: "ReturnLease",
+                    ..
+                }
+            )
         ),
         "{err:?}"
     );

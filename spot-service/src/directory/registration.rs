@@ -11,7 +11,7 @@ use std::time::Duration;
 use tonic::codegen::{Body, Bytes, StdError};
 
 use crate::ServiceMetadata;
-use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
+use crate::client::{CallError, HeaderError, default_client_name, unary_call};
 use crate::proto::SpotRequest;
 use crate::proto::bosdyn::api::directory_registration_service_client::DirectoryRegistrationServiceClient;
 use crate::proto::bosdyn::api::{
@@ -405,16 +405,18 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
-    unary_call(client_name, timeout, message, send)
+    // Not a `Call(CallError)` variant as in the other clients: `Timeout` names the service too,
+    // and callers (the keep-alive's status and fault, tests) rely on that.
+    unary_call(rpc, client_name, timeout, message, send)
         .await
-        .map_err(|failure| match failure {
-            CallFailure::TimedOut(after) => DirectoryRegistrationError::Timeout {
+        .map_err(|error| match error {
+            CallError::Timeout { rpc, after } => DirectoryRegistrationError::Timeout {
                 rpc,
                 name: name.to_owned(),
                 after,
             },
-            CallFailure::Rpc(status) => status.into(),
-            CallFailure::Header(source) => source.into(),
+            CallError::Rpc { status, .. } => DirectoryRegistrationError::Rpc(status),
+            CallError::Header { source, .. } => DirectoryRegistrationError::Header(source),
         })
 }
 

@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codegen::{Body, Bytes, StdError};
 
 use super::{Lease, LeaseError, LeaseStatus, LeaseUseError, LeaseWallet, check_lease_use_result};
-use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
+use crate::client::{CallError, default_client_name, unary_call};
 use crate::proto::bosdyn::api::lease_service_client::LeaseServiceClient;
 use crate::proto::bosdyn::api::{
     self, AcquireLeaseRequest, LeaseOwner, LeaseResource, LeaseUseResult, ListLeasesRequest,
@@ -122,30 +122,11 @@ pub enum LeaseClientError {
         /// What is wrong.
         reason: String,
     },
-    /// The response header reported an error (or no outcome at all).
-    #[error("{rpc}: {source}")]
-    Header {
-        /// The RPC.
-        rpc: &'static str,
-        /// The header error.
-        source: HeaderError,
-    },
-    /// The call failed at the gRPC level (robot unreachable, proxy error, deadline...).
-    #[error("{rpc} failed: gRPC status {:?}: {}", .status.code(), .status.message())]
-    Rpc {
-        /// The RPC.
-        rpc: &'static str,
-        /// The gRPC status.
-        status: Box<tonic::Status>,
-    },
-    /// The call did not finish within the client's RPC timeout.
-    #[error("{rpc} timed out after {after:?}")]
-    Timeout {
-        /// The RPC.
-        rpc: &'static str,
-        /// The timeout that elapsed.
-        after: Duration,
-    },
+    /// The call itself failed: the response header reported an error (or no outcome at all),
+    /// the call failed at the gRPC level (robot unreachable, proxy error, ...), or it did not
+    /// finish within the client's RPC timeout.
+    #[error(transparent)]
+    Call(#[from] CallError),
     /// The wallet has no usable lease to send (e.g. [`LeaseKeepAlive::shutdown`] found it lost).
     #[error(transparent)]
     Wallet(#[from] LeaseError),
@@ -155,10 +136,10 @@ pub enum LeaseClientError {
 }
 
 impl LeaseClientError {
-    /// The gRPC status, for [`Rpc`](Self::Rpc) errors.
+    /// The gRPC status, for calls that failed at the gRPC level ([`CallError::Rpc`]).
     pub fn grpc_status(&self) -> Option<&tonic::Status> {
         match self {
-            Self::Rpc { status, .. } => Some(status),
+            Self::Call(error) => error.status(),
             _ => None,
         }
     }
@@ -224,8 +205,8 @@ where
     }
 
     /// Bounds every call: the deadline is sent to the server (`grpc-timeout`) and enforced
-    /// locally ([`LeaseClientError::Timeout`]). `None` (the default) waits as long as the
-    /// transport allows.
+    /// locally ([`CallError::Timeout`] in [`LeaseClientError::Call`]). `None` (the default)
+    /// waits as long as the transport allows.
     #[must_use]
     pub fn with_rpc_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.rpc_timeout = timeout;
@@ -392,9 +373,8 @@ where
     ///
     /// # Errors
     ///
-    /// Call failures only ([`Rpc`](LeaseClientError::Rpc), [`Header`](LeaseClientError::Header),
-    /// [`Timeout`](LeaseClientError::Timeout), or [`InvalidResponse`](LeaseClientError::InvalidResponse)
-    /// for a response without a result).
+    /// Call failures only ([`Call`](LeaseClientError::Call), or
+    /// [`InvalidResponse`](LeaseClientError::InvalidResponse) for a response without a result).
     pub async fn retain_lease_result(
         &mut self,
         lease: &Lease,
@@ -490,16 +470,9 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
-    unary_call(client_name, timeout, message, send)
+    unary_call(rpc, client_name, timeout, message, send)
         .await
-        .map_err(|failure| match failure {
-            CallFailure::TimedOut(after) => LeaseClientError::Timeout { rpc, after },
-            CallFailure::Rpc(status) => LeaseClientError::Rpc {
-                rpc,
-                status: Box::new(status),
-            },
-            CallFailure::Header(source) => LeaseClientError::Header { rpc, source },
-        })
+        .map_err(Into::into)
 }
 
 /// The timings and shutdown behaviour of a [`LeaseKeepAlive`].

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tonic::codegen::{Body, Bytes, StdError};
 
-use crate::client::{CallFailure, HeaderError, default_client_name, unary_call};
+use crate::client::{CallError, default_client_name, unary_call};
 use crate::lease::Lease;
 use crate::params::ParamError;
 use crate::proto::bosdyn::api::custom_param_error::Status as ParamStatus;
@@ -63,37 +63,22 @@ pub enum RemoteMissionError {
         /// The numeric status.
         code: i32,
     },
-    /// The response header reported an error.
-    #[error("{rpc}: {source}")]
-    Header {
-        /// The RPC.
-        rpc: &'static str,
-        /// The header error.
-        source: HeaderError,
-    },
-    /// The call failed at the gRPC level (service unreachable, proxy error, unimplemented...).
-    #[error("{rpc} failed: gRPC status {:?}: {}", .status.code(), .status.message())]
-    Rpc {
-        /// The RPC.
-        rpc: &'static str,
-        /// The gRPC status.
-        status: Box<tonic::Status>,
-    },
-    /// The call did not finish within the client's RPC timeout.
-    #[error("{rpc} timed out after {after:?}")]
-    Timeout {
-        /// The RPC.
-        rpc: &'static str,
-        /// The timeout that elapsed.
-        after: Duration,
-    },
+    /// The call itself failed: the response header reported an error, the call failed at the
+    /// gRPC level (service unreachable, proxy error, unimplemented...), or it did not finish
+    /// within the client's RPC timeout.
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 impl RemoteMissionError {
     /// Whether the service does not implement the RPC (gRPC `UNIMPLEMENTED`); the official
     /// example client tolerates that for `EstablishSession`, `Stop` and `TeardownSession`.
     pub fn is_unimplemented(&self) -> bool {
-        matches!(self, Self::Rpc { status, .. } if status.code() == tonic::Code::Unimplemented)
+        let status = match self {
+            Self::Call(error) => error.status(),
+            _ => None,
+        };
+        status.is_some_and(|status| status.code() == tonic::Code::Unimplemented)
     }
 }
 
@@ -157,18 +142,15 @@ where
         T: Clone,
     {
         let inner = self.inner.clone();
-        unary_call(&self.client_name, self.rpc_timeout, message, |request| {
-            send(inner, request)
-        })
+        unary_call(
+            rpc,
+            &self.client_name,
+            self.rpc_timeout,
+            message,
+            |request| send(inner, request),
+        )
         .await
-        .map_err(|failure| match failure {
-            CallFailure::TimedOut(after) => RemoteMissionError::Timeout { rpc, after },
-            CallFailure::Rpc(status) => RemoteMissionError::Rpc {
-                rpc,
-                status: Box::new(status),
-            },
-            CallFailure::Header(source) => RemoteMissionError::Header { rpc, source },
-        })
+        .map_err(Into::into)
     }
 
     /// `EstablishSession` with `leases`; returns the session id.

@@ -2,7 +2,7 @@
 //! `robot.ensure_client(name)` does.
 
 use super::{AuthenticatedChannel, DIRECTORY_AUTHORITY, Robot, RobotError};
-use crate::client::{CallFailure, HeaderError, unary_call};
+use crate::client::{CallError, unary_call};
 use crate::proto::bosdyn::api::GetServiceEntryRequest;
 use crate::proto::bosdyn::api::directory_service_client::DirectoryServiceClient;
 use crate::proto::bosdyn::api::get_service_entry_response::Status;
@@ -22,15 +22,10 @@ pub enum ServiceLookupError {
         /// The numeric status.
         status: i32,
     },
-    /// The directory's response header reported an error.
-    #[error("directory lookup: {0}")]
-    Header(HeaderError),
-    /// The directory call failed at the gRPC level.
-    #[error("directory lookup failed: gRPC status {:?}: {}", .0.code(), .0.message())]
-    Rpc(Box<tonic::Status>),
-    /// The directory call timed out.
-    #[error("directory lookup timed out after {0:?}")]
-    Timeout(std::time::Duration),
+    /// The directory call (`GetServiceEntry`) failed: its response header reported an error,
+    /// it failed at the gRPC level, or it timed out.
+    #[error(transparent)]
+    Call(#[from] CallError),
     /// No channel to the directory or to the service's authority.
     #[error(transparent)]
     Robot(#[from] RobotError),
@@ -49,16 +44,11 @@ impl Robot {
             header: None,
             service_name: name.to_owned(),
         };
-        let response = unary_call(self.client_name(), None, request, |r| {
+        let response = unary_call("GetServiceEntry", self.client_name(), None, request, |r| {
             let mut directory = directory.clone();
             async move { directory.get_service_entry(r).await }
         })
-        .await
-        .map_err(|failure| match failure {
-            CallFailure::TimedOut(after) => ServiceLookupError::Timeout(after),
-            CallFailure::Rpc(status) => ServiceLookupError::Rpc(Box::new(status)),
-            CallFailure::Header(error) => ServiceLookupError::Header(error),
-        })?;
+        .await?;
         match (Status::try_from(response.status), response.service_entry) {
             (Ok(Status::Ok), Some(entry)) => Ok(self.intercepted(&entry.authority).await?),
             (Ok(Status::Ok | Status::NonexistentService), _) => {

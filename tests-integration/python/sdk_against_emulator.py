@@ -18,12 +18,10 @@ import importlib
 import os
 import sys
 import tempfile
-import traceback
 import uuid
 
 from grpc_tools import protoc
 
-import bosdyn.client
 from bosdyn.api import header_pb2, payload_pb2
 from bosdyn.client.auth import InvalidLoginError
 from bosdyn.client.common import BaseClient, common_header_errors
@@ -33,6 +31,9 @@ from bosdyn.client.payload_registration import (InvalidPayloadCredentialsError,
                                                 PayloadNotAuthorizedError,
                                                 PayloadRegistrationClient)
 from bosdyn.client.robot import UnregisteredServiceNameError
+
+import sdk_checks
+from sdk_checks import TIMEOUT, check, raises
 
 port, ca_file, username, password, announce_proto_dir, bosdyn_proto_dir = sys.argv[1:7]
 port = int(port)
@@ -77,38 +78,7 @@ class AnnounceClient(BaseClient):
                          **kwargs)
 
 
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f'ok: {name}', flush=True)
-    except Exception as exc:  # report every failure, keep going
-        failed += 1
-        print(f'FAILED: {name}: {exc!r}', flush=True)
-        traceback.print_exc()
-
-
-def expect_raises(error_type, fn):
-    try:
-        result = fn()
-    except error_type:
-        return
-    raise AssertionError(f'expected {error_type.__name__}, got {result!r}')
-
-
-TIMEOUT = 10  # seconds, for every RPC
-
-sdk = bosdyn.client.create_standard_sdk('SdkAgainstEmulator')
-sdk.register_service_client(AnnounceClient)
-# Trust the emulator's CA instead of the Boston Dynamics root CA (before create_robot, which
-# copies the certificate from the Sdk).
-sdk.load_robot_cert(ca_file)
-robot = sdk.create_robot('127.0.0.1')
-robot.update_secure_channel_port(port)
+robot = sdk_checks.emulator_robot('SdkAgainstEmulator', port, ca_file, [AnnounceClient])
 
 BUILTIN_SERVICES = {
     'auth': ('bosdyn.api.AuthService', 'auth.spot.robot'),
@@ -122,13 +92,12 @@ BUILTIN_SERVICES = {
 
 # 1. Login.
 def directory_needs_a_token():
-    expect_raises(UnauthenticatedError,
-                  lambda: robot.ensure_client('directory').list(timeout=TIMEOUT))
+    raises(UnauthenticatedError, lambda: robot.ensure_client('directory').list(timeout=TIMEOUT))
 
 
 def wrong_password():
-    expect_raises(InvalidLoginError,
-                  lambda: robot.authenticate(username, password + '-wrong', timeout=TIMEOUT))
+    raises(InvalidLoginError,
+           lambda: robot.authenticate(username, password + '-wrong', timeout=TIMEOUT))
     assert robot.user_token is None, robot.user_token
 
 
@@ -189,18 +158,18 @@ def register_payload():
 
 def register_again():
     payload = payload_pb2.Payload(GUID=guid, name='python sdk test payload')
-    expect_raises(PayloadAlreadyExistsError,
-                  lambda: registration.register_payload(payload, secret, timeout=TIMEOUT))
+    raises(PayloadAlreadyExistsError,
+           lambda: registration.register_payload(payload, secret, timeout=TIMEOUT))
 
 
 def not_authorized_yet():
-    expect_raises(PayloadNotAuthorizedError,
-                  lambda: registration.get_payload_auth_token(guid, secret, timeout=TIMEOUT))
+    raises(PayloadNotAuthorizedError,
+           lambda: registration.get_payload_auth_token(guid, secret, timeout=TIMEOUT))
 
 
 def wrong_secret():
-    expect_raises(InvalidPayloadCredentialsError,
-                  lambda: registration.get_payload_auth_token(guid, secret + 'x', timeout=TIMEOUT))
+    raises(InvalidPayloadCredentialsError,
+           lambda: registration.get_payload_auth_token(guid, secret + 'x', timeout=TIMEOUT))
 
 
 def operator_authorizes():
@@ -277,19 +246,17 @@ def unknown_authority():
     client = AnnounceClient()
     client.channel = robot.ensure_secure_channel('nope.spot.robot')
     client.update_from(robot)
-    expect_raises(ServiceUnavailableError,
-                  lambda: client.make_announcement('anyone?', timeout=TIMEOUT))
+    raises(ServiceUnavailableError, lambda: client.make_announcement('anyone?', timeout=TIMEOUT))
 
 
 def unknown_service_name():
     # ensure_channel looks the name up in the robot's directory (sync_with_directory) first.
-    expect_raises(UnregisteredServiceNameError, lambda: robot.ensure_channel('no-such-service'))
+    raises(UnregisteredServiceNameError, lambda: robot.ensure_channel('no-such-service'))
 
 
 check('a call to an unregistered authority raises ServiceUnavailableError', unknown_authority)
 check('ensure_channel for a name not in the directory raises UnregisteredServiceNameError',
       unknown_service_name)
 
-print(f'{passed} passed, {failed} failed', flush=True)
 robot.shutdown()
-sys.exit(1 if failed else 0)
+sdk_checks.finish()

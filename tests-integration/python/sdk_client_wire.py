@@ -20,6 +20,9 @@ from bosdyn.client.exceptions import InternalServerError, InvalidRequestError
 from bosdyn.client.processors import AddRequestHeader
 from bosdyn.client.robot_id import RobotIdClient
 
+import sdk_checks
+from sdk_checks import check, raises
+
 address, proto_dir, bosdyn_dir = sys.argv[1:4]
 CLIENT_NAME = 'python-sdk-wire-test'
 
@@ -48,20 +51,6 @@ class EchoClient(BaseClient):
                          copy_request=False, **kwargs)
 
 
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f'ok: {name}')
-    except Exception as exc:  # report every failure, keep going
-        failed += 1
-        print(f'FAILED: {name}: {exc!r}')
-
-
 channel = grpc.insecure_channel(address)
 client = EchoClient()
 client.channel = channel
@@ -81,15 +70,6 @@ def ok_call():
     packed = testing_pb2.EchoRequest()
     assert header.request.Unpack(packed)
     assert packed.text == 'hello' and packed.header.client_name == CLIENT_NAME
-
-
-def raises(exc_type, call):
-    """Runs `call`, which must raise `exc_type`; returns the exception."""
-    try:
-        call()
-    except exc_type as exc:
-        return exc
-    raise AssertionError(f'expected {exc_type.__name__}')
 
 
 def handler_error():
@@ -132,5 +112,4 @@ for name, fn in [('ok call', ok_call), ('handler error', handler_error),
                  ('raw stub without header', no_header_raw_stub),
                  ('official RobotIdClient', robot_id_official_client)]:
     check(name, fn)
-print(f'{passed} passed, {failed} failed')
-sys.exit(1 if failed else 0)
+sdk_checks.finish()

@@ -30,13 +30,10 @@ import argparse
 import struct
 import sys
 import time
-import traceback
 
 import grpc
-from google.protobuf import timestamp_pb2
 
-import bosdyn.client
-from bosdyn.api import header_pb2, image_pb2, image_service_pb2_grpc
+from bosdyn.api import image_pb2, image_service_pb2_grpc
 from bosdyn.api import service_customization_pb2 as sc
 from bosdyn.client.exceptions import CustomParamError
 from bosdyn.client.image import (ImageClient, ImageDataError, UnknownImageSourceError,
@@ -46,7 +43,9 @@ from bosdyn.client.image import (ImageClient, ImageDataError, UnknownImageSource
 from bosdyn.client.processors import AddRequestHeader
 from bosdyn.client.service_customization_helpers import create_value_validator
 
-TIMEOUT = 10  # seconds, for every RPC
+import sdk_checks
+from sdk_checks import TIMEOUT, check, check_param_error, fail, raises
+
 CLIENT_PREFIX = 'SdkImageService'
 RAW_CLIENT_NAME = 'sdk-image-service-raw-stub'
 SERVICE_TYPE = 'bosdyn.api.ImageService'
@@ -71,34 +70,6 @@ SOURCES = {
 }
 DEFAULT_CONTRAST = 1.0
 
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f'ok: {name}', flush=True)
-    except Exception as exc:  # report every failure, keep going
-        failed += 1
-        print(f'FAILED: {name}: {exc!r}', flush=True)
-        traceback.print_exc()
-
-
-def fail(message):
-    raise AssertionError(message)
-
-
-def raises(error_type, fn):
-    """Runs `fn`, which must raise `error_type`; returns the exception."""
-    try:
-        result = fn()
-    except error_type as exc:
-        return exc
-    raise AssertionError(f'expected {error_type.__name__}, got {result!r}')
-
-
 def status_name(status):
     return ImageResponse.Status.Name(status)
 
@@ -109,12 +80,6 @@ def format_name(image_format):
 
 def pixel_name(pixel_format):
     return Image.PixelFormat.Name(pixel_format)
-
-
-def now():
-    stamp = timestamp_pb2.Timestamp()
-    stamp.GetCurrentTime()
-    return stamp
 
 
 # The pixels the synthetic sources make, as the Rust test does.
@@ -218,12 +183,7 @@ class Target:
 
     def raw(self, method, request, with_header=True):
         """Calls `method` with the raw stub; checks the header rules of the response."""
-        if with_header:
-            request.header.CopyFrom(
-                header_pb2.RequestHeader(client_name=RAW_CLIENT_NAME, request_timestamp=now()))
-        response = getattr(self.stub, method)(request, timeout=TIMEOUT)
-        check_header(method, request, response, with_header)
-        return response
+        return sdk_checks.call_raw(self.stub, method, request, RAW_CLIENT_NAME, with_header)
 
     def raw_get(self, requests):
         """GetImage with the raw stub: one response per request, in order."""
@@ -233,35 +193,9 @@ class Target:
         return responses
 
 
-def check_header(method, request, response, with_header):
-    """The header rules: CODE_OK, request header echoed, both timestamps set and ordered, the
-    request packed with its type URL."""
-    header = response.header
-    assert header.error.code == header_pb2.CommonError.CODE_OK, f'{method}: {header}'
-    assert header.HasField('request_received_timestamp'), f'{method}: {header}'
-    assert header.HasField('response_timestamp'), f'{method}: {header}'
-    received = header.request_received_timestamp.ToNanoseconds()
-    answered = header.response_timestamp.ToNanoseconds()
-    assert received > 0 and answered >= received, f'{method}: {header}'
-    if with_header:
-        assert header.request_header == request.header, \
-            f'{method}: echoed {header.request_header} instead of {request.header}'
-        assert header.request_header.client_name == RAW_CLIENT_NAME, header
-        assert request.header.request_timestamp.ToNanoseconds() <= received, header
-    type_url = f'type.googleapis.com/bosdyn.api.{type(request).DESCRIPTOR.name}'
-    assert header.request.type_url == type_url, f'{method}: {header.request.type_url}'
-    packed = type(request)()
-    assert header.request.Unpack(packed), header.request
-    assert packed == request, f'{method}: packed {packed} instead of {request}'
-
-
 def check_official_header(response):
     """A response the official client got: CODE_OK and its own header echoed."""
-    header = response.header
-    assert header.error.code == header_pb2.CommonError.CODE_OK, header
-    assert header.request_header.client_name.startswith(CLIENT_PREFIX), header
-    assert header.HasField('request_received_timestamp'), header
-    assert header.HasField('response_timestamp'), header
+    sdk_checks.check_official_header(response, CLIENT_PREFIX)
 
 
 # Requests.
@@ -493,8 +427,6 @@ def expect_param_error(target, source, value, status=None, message=None):
     """Gets `source` with `value`: the official client must raise CustomParamError with the
     error the official validator finds in `value` against the spec the service listed (status
     and messages identical); the raw stub sees the same, with a CODE_OK header."""
-    official = create_value_validator(target.spec(source))(value)
-    assert official is not None, f'the official validator accepts {value}'
     req = build_image_request(source)
     req.custom_params.CopyFrom(value)
     exc = raises(CustomParamError, lambda: target.client.get_image([req], timeout=TIMEOUT))
@@ -504,16 +436,8 @@ def expect_param_error(target, source, value, status=None, message=None):
     assert not response.shot.image.data, 'image data with a parameter error'
     ours = exc.custom_param_error
     assert ours == response.custom_param_error, exc
-    assert (ours.status, list(ours.error_messages)) == \
-        (official.status, list(official.error_messages)), (
-            f'\n  ours:     {sc.CustomParamError.Status.Name(ours.status)} '
-            f'{list(ours.error_messages)!r}'
-            f'\n  official: {sc.CustomParamError.Status.Name(official.status)} '
-            f'{list(official.error_messages)!r}')
-    if status is not None:
-        assert ours.status == status, ours
-    if message is not None:
-        assert list(ours.error_messages) == [message], list(ours.error_messages)
+    check_param_error(ours, target.spec(source), value, status,
+                      None if message is None else [message])
     (raw,) = target.raw_get([req])
     assert raw.status == ImageResponse.STATUS_CUSTOM_PARAMS_ERROR, raw
     assert raw.custom_param_error == ours, raw
@@ -706,22 +630,9 @@ def run_checks(target, failure_switch):
 
 
 def robot_mode(options):
-    sdk = bosdyn.client.create_standard_sdk(CLIENT_PREFIX)
-    sdk.load_robot_cert(options.ca)
-    robot = sdk.create_robot('127.0.0.1')
-    robot.update_secure_channel_port(options.emulator_port)
-    robot.authenticate(options.username, options.password, timeout=TIMEOUT)
-    robot.sync_with_directory()
+    robot = sdk_checks.logged_in_robot(options, CLIENT_PREFIX)
     name = options.service
-
-    def directory_entry():
-        entry = robot.ensure_client('directory').get_entry(name, timeout=TIMEOUT)
-        assert entry.type == SERVICE_TYPE, entry
-        if options.authority:
-            assert entry.authority == options.authority, entry
-        assert robot.authorities_by_name.get(name) == entry.authority, robot.authorities_by_name
-
-    check(f'{name} is in the robot\'s directory as a {SERVICE_TYPE}', directory_entry)
+    sdk_checks.check_directory_entry(robot, name, SERVICE_TYPE, options.authority)
     client = robot.ensure_client(name)
     assert isinstance(client, ImageClient), type(client)
     target = Target(f'{name} via robot', robot.ensure_channel(name), client)
@@ -747,25 +658,11 @@ def main():
     direct = modes.add_parser('direct', parents=[common], help='plain h2c to the service port')
     direct.add_argument('--port', type=int, required=True)
     robot = modes.add_parser('robot', parents=[common], help='through the robot emulator')
-    robot.add_argument('--emulator-port', type=int, required=True)
-    robot.add_argument('--ca', required=True, help='the emulator\'s CA certificate (PEM)')
-    robot.add_argument('--username', required=True)
-    robot.add_argument('--password', required=True)
+    sdk_checks.add_emulator_arguments(robot)
     robot.add_argument('--service', required=True, help='the service\'s directory name')
     robot.add_argument('--authority', help='the authority the directory must list')
     options = parser.parse_args()
-    try:
-        if options.mode == 'direct':
-            direct_mode(options)
-        else:
-            robot_mode(options)
-    except Exception as exc:  # a failure outside any check
-        global failed
-        failed += 1
-        print(f'FAILED: {exc!r}', flush=True)
-        traceback.print_exc()
-    print(f'{passed} passed, {failed} failed', flush=True)
-    sys.exit(1 if failed else 0)
+    sdk_checks.run(direct_mode if options.mode == 'direct' else robot_mode, options)
 
 
 if __name__ == '__main__':

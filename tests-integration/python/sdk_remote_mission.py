@@ -26,15 +26,11 @@ if any check failed.
 """
 import argparse
 import re
-import sys
 import time
-import traceback
 
 import grpc
-from google.protobuf import timestamp_pb2
 
-import bosdyn.client
-from bosdyn.api import header_pb2, lease_pb2, power_pb2
+from bosdyn.api import lease_pb2, power_pb2
 from bosdyn.api import service_customization_pb2 as sc
 from bosdyn.api.mission import remote_pb2, remote_service_pb2_grpc
 from bosdyn.client.exceptions import CustomParamError, LeaseUseError
@@ -45,7 +41,9 @@ from bosdyn.client.robot import UnregisteredServiceNameError
 from bosdyn.client.service_customization_helpers import create_value_validator
 from bosdyn.mission.remote_client import InvalidSessionId, MissingLeases, RemoteClient
 
-TIMEOUT = 10  # seconds, for every RPC
+import sdk_checks
+from sdk_checks import TIMEOUT, check, fail, raises
+
 CLIENT_PREFIX = 'SdkRemoteMission'
 RAW_CLIENT_NAME = 'sdk-remote-mission-raw-stub'
 SERVICE_TYPE = 'bosdyn.api.mission.RemoteMissionService'
@@ -55,34 +53,6 @@ SESSION_ID = re.compile(r'^[0-9a-f]{32}$')
 UNKNOWN_SESSION_IDS = ['', 'not-a-session', '0123456789abcdef0123456789abcdef']
 STOP_OK = remote_pb2.StopResponse.STATUS_OK
 TEARDOWN_OK = remote_pb2.TeardownSessionResponse.STATUS_OK
-
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f'ok: {name}', flush=True)
-    except Exception as exc:  # report every failure, keep going
-        failed += 1
-        print(f'FAILED: {name}: {exc!r}', flush=True)
-        traceback.print_exc()
-
-
-def fail(message):
-    raise AssertionError(message)
-
-
-def raises(error_type, fn):
-    """Runs `fn`, which must raise `error_type`; returns the exception."""
-    try:
-        result = fn()
-    except error_type as exc:
-        return exc
-    raise AssertionError(f'expected {error_type.__name__}, got {result!r}')
-
 
 def status_name(response):
     return type(response).Status.Name(response.status)
@@ -143,12 +113,7 @@ class Target:
 
     def raw(self, method, request, with_header=True):
         """Calls `method` with the raw stub; checks the header rules of the response."""
-        if with_header:
-            request.header.CopyFrom(
-                header_pb2.RequestHeader(client_name=RAW_CLIENT_NAME, request_timestamp=now()))
-        response = getattr(self.stub, method)(request, timeout=TIMEOUT)
-        check_header(method, request, response, with_header)
-        return response
+        return sdk_checks.call_raw(self.stub, method, request, RAW_CLIENT_NAME, with_header)
 
     def bare_client(self):
         """An official client on the same channel without the robot's lease wallet (it sends only
@@ -159,66 +124,22 @@ class Target:
         return client
 
 
-def now():
-    stamp = timestamp_pb2.Timestamp()
-    stamp.GetCurrentTime()
-    return stamp
-
-
-def check_header(method, request, response, with_header):
-    """The header rules: CODE_OK, request header echoed, both timestamps set and ordered, the
-    request packed with its type URL."""
-    header = response.header
-    assert header.error.code == header_pb2.CommonError.CODE_OK, f'{method}: {header}'
-    assert header.HasField('request_received_timestamp'), f'{method}: {header}'
-    assert header.HasField('response_timestamp'), f'{method}: {header}'
-    received = header.request_received_timestamp.ToNanoseconds()
-    answered = header.response_timestamp.ToNanoseconds()
-    assert received > 0 and answered >= received, f'{method}: {header}'
-    if with_header:
-        assert header.request_header == request.header, \
-            f'{method}: echoed {header.request_header} instead of {request.header}'
-        assert header.request_header.client_name == RAW_CLIENT_NAME, header
-        assert request.header.request_timestamp.ToNanoseconds() <= received, header
-    type_url = f'type.googleapis.com/bosdyn.api.mission.{type(request).DESCRIPTOR.name}'
-    assert header.request.type_url == type_url, f'{method}: {header.request.type_url}'
-    packed = type(request)()
-    assert header.request.Unpack(packed), header.request
-    assert packed == request, f'{method}: packed {packed} instead of {request}'
-
-
 def check_official_header(response):
-    """A response the official client got: CODE_OK and its own header echoed."""
-    header = response.header
-    assert header.error.code == header_pb2.CommonError.CODE_OK, header
-    client_name = header.request_header.client_name
-    assert client_name.startswith(CLIENT_PREFIX) or client_name == RAW_CLIENT_NAME, header
-    assert header.HasField('request_received_timestamp'), header
-    assert header.HasField('response_timestamp'), header
+    """A response an official client got: CODE_OK and its own header echoed."""
+    sdk_checks.check_official_header(response, CLIENT_PREFIX, RAW_CLIENT_NAME)
 
 
 def expect_param_error(target, value, status=None, messages=None, session_id=None, leases=()):
     """Ticks with `value`: the official client must raise CustomParamError, and the error (status
     and messages) must equal what the official validator says about `value` against the spec the
     service returned; and, when given, the expected `status` and `messages`."""
-    official = create_value_validator(target.spec())(value)
-    assert official is not None, f'the official validator accepts {value}'
     exc = raises(
         CustomParamError, lambda: target.client.tick(session_id, params=value, leases=leases,
                                                      lease_resources=[], timeout=TIMEOUT))
     ours = exc.custom_param_error
     assert exc.response.status == remote_pb2.TickResponse.STATUS_CUSTOM_PARAMS_ERROR, exc.response
     check_official_header(exc.response)
-    assert (ours.status, list(ours.error_messages)) == \
-        (official.status, list(official.error_messages)), (
-            f'\n  ours:     {sc.CustomParamError.Status.Name(ours.status)} '
-            f'{list(ours.error_messages)!r}'
-            f'\n  official: {sc.CustomParamError.Status.Name(official.status)} '
-            f'{list(official.error_messages)!r}')
-    if status is not None:
-        assert ours.status == status, ours
-    if messages is not None:
-        assert list(ours.error_messages) == messages, list(ours.error_messages)
+    sdk_checks.check_param_error(ours, target.spec(), value, status, messages)
     # The raw stub sees the same, with a CODE_OK header.
     raw = target.raw('Tick',
                      remote_pb2.TickRequest(session_id=session_id, params=value, leases=leases))
@@ -658,24 +579,10 @@ def power_off_with_robot(target, motors, lease_client):
 
 
 def robot_mode(options):
-    sdk = bosdyn.client.create_standard_sdk(CLIENT_PREFIX)
-    sdk.register_service_client(RemoteClient)
-    sdk.load_robot_cert(options.ca)
-    robot = sdk.create_robot('127.0.0.1')
-    robot.update_secure_channel_port(options.emulator_port)
-    robot.authenticate(options.username, options.password, timeout=TIMEOUT)
+    robot = sdk_checks.logged_in_robot(options, CLIENT_PREFIX, [RemoteClient])
     name = DIRECTORY_NAMES[options.service]
-    robot.sync_with_directory()
-
     authority = options.authority
-
-    def directory_entry():
-        entry = robot.ensure_client('directory').get_entry(name, timeout=TIMEOUT)
-        assert entry.type == SERVICE_TYPE, entry
-        assert entry.authority == authority, entry
-
-    check(f'{name} is in the robot\'s directory as a {SERVICE_TYPE} at {authority}',
-          directory_entry)
+    sdk_checks.check_directory_entry(robot, name, SERVICE_TYPE, authority)
     label = f'{name} via robot'
     client = robot.ensure_client(name)
     assert robot.authorities_by_name.get(name) == authority, robot.authorities_by_name
@@ -736,21 +643,13 @@ def main():
     direct = modes.add_parser('direct', parents=[common], help='plain h2c to the service port')
     direct.add_argument('--port', type=int, required=True)
     robot = modes.add_parser('robot', parents=[common], help='through the robot emulator')
-    robot.add_argument('--emulator-port', type=int, required=True)
-    robot.add_argument('--ca', required=True, help='the emulator\'s CA certificate (PEM)')
-    robot.add_argument('--username', required=True)
-    robot.add_argument('--password', required=True)
+    sdk_checks.add_emulator_arguments(robot)
     robot.add_argument('--authority', required=True,
                        help='the authority the service is registered with')
     robot.add_argument('--direct-port', type=int,
                        help='power-off: also drive the service directly on this port')
     options = parser.parse_args()
-    if options.mode == 'direct':
-        direct_mode(options)
-    else:
-        robot_mode(options)
-    print(f'{passed} passed, {failed} failed', flush=True)
-    sys.exit(1 if failed else 0)
+    sdk_checks.run(direct_mode if options.mode == 'direct' else robot_mode, options)
 
 
 if __name__ == '__main__':

@@ -680,19 +680,33 @@ pub fn interrupt_and_wait(child: &mut Child, grace: Duration) -> Result<()> {
     Ok(())
 }
 
-/// The command that starts a benchmarked service on 127.0.0.1:`port`, pinned to core 0:
-/// `program args... --host-ip 127.0.0.1 --port PORT` with `env`, its output to `output`.
+/// How a benchmarked server is told its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// `--host-ip 127.0.0.1 --port PORT`: the official SDK's flags, which every service here takes.
+    SdkFlags,
+    /// `PORT` as the last argument (nghttpd); the other arguments choose 127.0.0.1.
+    LastArgument,
+}
+
+/// The command that starts a benchmarked server on 127.0.0.1:`port`, pinned to core 0:
+/// `program args...` and the port as `listen` says, with `env`, its output to `output`.
 pub fn service_command(
     program: &Path,
     args: &[std::ffi::OsString],
     env: &[(&'static str, String)],
+    listen: Listen,
     port: u16,
     output: &std::fs::File,
 ) -> Result<Command> {
+    let port = port.to_string();
     let mut command = pinned(0, program);
+    command.args(args);
+    match listen {
+        Listen::SdkFlags => command.args(["--host-ip", "127.0.0.1", "--port", &port]),
+        Listen::LastArgument => command.arg(&port),
+    };
     command
-        .args(args)
-        .args(["--host-ip", "127.0.0.1", "--port", &port.to_string()])
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::null())
         .stdout(output.try_clone()?)

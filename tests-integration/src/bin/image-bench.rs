@@ -22,6 +22,14 @@
 //!   measured part only) and p50/p99 latency (from h2load's per-request log). The other service
 //!   is stopped (SIGSTOP) while one is measured, so that its capture loop does not share the core.
 //!
+//! Three floors are measured the same way on RAW and ListImageSources, answering the Rust
+//! service's own answers and doing nothing else: a bare tonic server (tonic's generated
+//! ImageService, the stack the Rust service is built on), a bare h2 server (the HTTP/2 crate
+//! under hyper and tonic, alone), and nghttpd, nghttp2's HTTP/2 server in C (the library h2load
+//! is built on), serving the gRPC-framed answers as static files with a `grpc-status: 0` trailer.
+//! They show what the transport alone reaches on this machine, so that a target beyond them
+//! reads as what it is: beyond the stack or beyond any server, not a gap in the service.
+//!
 //! The GetImage requests carry the custom params the background loop captures with
 //! (`Contrast: 1`), so both services answer from the background loop's latest frame, as the
 //! official helpers intend.
@@ -47,7 +55,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail, ensure};
-use clap::{Parser, Subcommand};
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
 use prost::Message as _;
 use spot_service::MAX_MESSAGE_SIZE;
 use spot_service::client::check_response;
@@ -59,8 +68,8 @@ use spot_service::proto::bosdyn::api::{
     image_response,
 };
 use tests_integration::bench::{
-    self, Amount, H2load, KillOnDrop, Memory, Paused, connect_h2c, free_port, median, mib, pass,
-    percentile, pinned, ratio, time_to_first_answer,
+    self, Amount, H2load, KillOnDrop, Listen, Memory, Paused, connect_h2c, free_port, median, mib,
+    pass, percentile, pinned, ratio, time_to_first_answer,
 };
 use tests_integration::python;
 
@@ -139,12 +148,17 @@ struct Cli {
 /// What the benchmark starts itself as a child process.
 #[derive(Debug, Subcommand)]
 enum Serve {
-    /// Serves the transport floor: a bare tonic ImageService answering ListImageSources with a
-    /// fixed answer (read from a file), and nothing else.
+    /// Serves a floor: every ListImageSources and every GetImage answered with a fixed answer
+    /// (read from files), and nothing else.
     #[command(hide = true)]
     ServeFloor {
+        /// What serves them.
+        #[arg(long, value_enum)]
+        stack: Stack,
         /// The encoded ListImageSourcesResponse to answer.
-        answer: PathBuf,
+        list_answer: PathBuf,
+        /// The encoded GetImageResponse to answer.
+        image_answer: PathBuf,
         /// The address to listen on.
         #[arg(long, default_value_t = Ipv4Addr::LOCALHOST)]
         host_ip: Ipv4Addr,
@@ -154,8 +168,45 @@ enum Serve {
     },
 }
 
-/// The floor's name in the report.
-const FLOOR_NAME: &str = "bare tonic (floor)";
+/// The Rust stacks a floor is served with (by this binary, as a child process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Stack {
+    /// tonic's generated ImageService server (on hyper, h2 and tokio), answering fixed messages:
+    /// what the Rust service is built on, without its header handling and images.
+    Tonic,
+    /// The h2 crate's HTTP/2 server alone (what hyper and tonic use), answering fixed gRPC-framed
+    /// bytes and a `grpc-status: 0` trailer.
+    H2,
+}
+
+/// The floors: servers that answer RAW and ListImageSources with the Rust service's own answers
+/// and do nothing else, to show what the transport costs on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Floor {
+    /// One of the Rust stacks.
+    Rust(Stack),
+    /// nghttpd, nghttp2's HTTP/2 server in C (the library h2load is built on), serving the
+    /// answers' gRPC-framed bytes as static files with a `grpc-status: 0` trailer.
+    Nghttpd,
+}
+
+impl Floor {
+    const ALL: [Floor; 3] = [
+        Floor::Rust(Stack::Tonic),
+        Floor::Rust(Stack::H2),
+        Floor::Nghttpd,
+    ];
+    /// The RPCs the floors are measured on.
+    const RPCS: [Rpc; 2] = [Rpc::Raw, Rpc::List];
+
+    fn name(self) -> &'static str {
+        match self {
+            Floor::Rust(Stack::Tonic) => "bare tonic (floor)",
+            Floor::Rust(Stack::H2) => "bare h2 (floor)",
+            Floor::Nghttpd => "nghttpd, C (floor)",
+        }
+    }
+}
 
 /// The RPCs measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,19 +255,27 @@ impl Rpc {
     }
 }
 
-/// One of the services.
+/// One of the servers: a service compared, or a floor.
 #[derive(Debug)]
 struct Service {
     name: String,
     program: PathBuf,
-    /// Arguments before `--host-ip 127.0.0.1 --port P`.
+    /// Arguments before the port's.
     args: Vec<OsString>,
     env: Vec<(&'static str, String)>,
+    listen: Listen,
 }
 
 impl Service {
     fn command(&self, port: u16, output: &File) -> Result<Command> {
-        bench::service_command(&self.program, &self.args, &self.env, port, output)
+        bench::service_command(
+            &self.program,
+            &self.args,
+            &self.env,
+            self.listen,
+            port,
+            output,
+        )
     }
 }
 
@@ -240,6 +299,15 @@ struct Emulator {
     _process: KillOnDrop,
     port: u16,
     ca: PathBuf,
+}
+
+/// What one h2load run measures.
+#[derive(Debug, Clone, Copy)]
+enum Measured {
+    /// A service compared (index in [`run`]'s arrays).
+    Service(usize),
+    /// A floor (index in [`Floor::ALL`]) on an RPC (index in [`Floor::RPCS`]).
+    Floor { floor: usize, rpc: usize },
 }
 
 /// One measured round of one service, RPC and concurrency.
@@ -275,19 +343,114 @@ struct Results {
     samples: Vec<Vec<Vec<Sample>>>,
 }
 
-/// `image-bench serve-floor`: serves the answer in `answer` to every ListImageSources on `addr`
-/// until killed (see [`bench::serve_floor`]).
-fn serve_floor(answer: &Path, addr: SocketAddr) -> Result<()> {
-    let bytes = std::fs::read(answer).with_context(|| format!("reading {}", answer.display()))?;
-    let answer = ListImageSourcesResponse::decode(bytes.as_slice())?;
-    let service = ImageServiceServer::new(FloorServer(answer))
-        .max_decoding_message_size(MAX_MESSAGE_SIZE)
-        .max_encoding_message_size(MAX_MESSAGE_SIZE);
-    bench::serve_floor(addr, service)
+/// The file, in the benchmark's directory, holding the encoded ListImageSourcesResponse the
+/// floors answer.
+const LIST_ANSWER: &str = "list-answer.bin";
+/// The file holding the encoded GetImageResponse (RAW) the floors answer.
+const IMAGE_ANSWER: &str = "image-answer.bin";
+/// nghttpd's document root: the answers, gRPC-framed, at the RPCs' paths.
+const HTDOCS: &str = "htdocs";
+
+/// `image-bench serve-floor`: serves the answers in `list_answer` and `image_answer` with `stack`
+/// to every ListImageSources and GetImage on `addr` until killed.
+fn serve_floor(
+    stack: Stack,
+    list_answer: &Path,
+    image_answer: &Path,
+    addr: SocketAddr,
+) -> Result<()> {
+    let read =
+        |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    let list = ListImageSourcesResponse::decode(read(list_answer)?.as_slice())?;
+    let image = GetImageResponse::decode(read(image_answer)?.as_slice())?;
+    match stack {
+        Stack::Tonic => {
+            let service = ImageServiceServer::new(FloorServer { list, image })
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE);
+            bench::serve_floor(addr, service)
+        }
+        Stack::H2 => tokio::runtime::Runtime::new()?.block_on(serve_h2(
+            Bytes::from(bench::grpc_frame(&list)),
+            Bytes::from(bench::grpc_frame(&image)),
+            addr,
+        )),
+    }
 }
 
-/// The floor's ImageService.
-struct FloorServer(ListImageSourcesResponse);
+/// The bare h2 floor: accepts connections on `addr` and answers ListImageSources with `list` and
+/// GetImage with `image` (both gRPC-framed).
+async fn serve_h2(list: Bytes, image: Bytes, addr: SocketAddr) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    loop {
+        let (socket, _) = listener.accept().await?;
+        socket.set_nodelay(true)?;
+        let (list, image) = (list.clone(), image.clone());
+        tokio::spawn(async move {
+            if let Err(error) = serve_h2_connection(socket, list, image).await {
+                eprintln!("bare h2 floor: {error:#}");
+            }
+        });
+    }
+}
+
+/// One connection of the bare h2 floor: each request answered in a task of its own, as hyper
+/// does.
+async fn serve_h2_connection(
+    socket: tokio::net::TcpStream,
+    list: Bytes,
+    image: Bytes,
+) -> Result<()> {
+    let mut connection = h2::server::handshake(socket).await?;
+    while let Some(request) = connection.accept().await {
+        let (request, respond) = request?;
+        let answer = match request.uri().path() {
+            path if path == Rpc::List.path() => Some(list.clone()),
+            path if path == Rpc::Raw.path() => Some(image.clone()),
+            _ => None,
+        };
+        tokio::spawn(async move {
+            if let Err(error) = answer_h2(request, respond, answer).await {
+                eprintln!("bare h2 floor: {error:#}");
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Reads the request's body and sends `answer` with a `grpc-status: 0` trailer, or, for an RPC
+/// the floor does not serve, a trailers-only UNIMPLEMENTED.
+async fn answer_h2(
+    request: http::Request<h2::RecvStream>,
+    mut respond: h2::server::SendResponse<Bytes>,
+    answer: Option<Bytes>,
+) -> Result<()> {
+    let mut body = request.into_body();
+    while let Some(data) = body.data().await {
+        body.flow_control().release_capacity(data?.len())?;
+    }
+    let response = http::Response::builder().header("content-type", "application/grpc");
+    let Some(answer) = answer else {
+        // gRPC's UNIMPLEMENTED.
+        let response = response.header("grpc-status", "12").body(())?;
+        respond.send_response(response, true)?;
+        return Ok(());
+    };
+    let mut stream = respond.send_response(response.body(())?, false)?;
+    stream.send_data(answer, false)?;
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+    stream.send_trailers(trailers)?;
+    Ok(())
+}
+
+/// The bare tonic floor's ImageService.
+struct FloorServer {
+    list: ListImageSourcesResponse,
+    image: GetImageResponse,
+}
 
 #[tonic::async_trait]
 impl ImageService for FloorServer {
@@ -295,26 +458,91 @@ impl ImageService for FloorServer {
         &self,
         _: tonic::Request<ListImageSourcesRequest>,
     ) -> Result<tonic::Response<ListImageSourcesResponse>, tonic::Status> {
-        Ok(tonic::Response::new(self.0.clone()))
+        Ok(tonic::Response::new(self.list.clone()))
     }
 
     async fn get_image(
         &self,
         _: tonic::Request<GetImageRequest>,
     ) -> Result<tonic::Response<GetImageResponse>, tonic::Status> {
-        Err(tonic::Status::unimplemented("the floor only lists"))
+        Ok(tonic::Response::new(self.image.clone()))
     }
+}
+
+/// The floors' servers, answering from files in `dir` that [`write_floor_answers`] writes.
+fn floor_services(dir: &Path) -> Result<[Service; Floor::ALL.len()]> {
+    let this = std::env::current_exe().context("the path of this benchmark binary")?;
+    Ok(Floor::ALL.map(|floor| match floor {
+        Floor::Rust(stack) => Service {
+            name: floor.name().into(),
+            program: this.clone(),
+            args: vec![
+                "serve-floor".into(),
+                "--stack".into(),
+                stack
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_owned())
+                    .into(),
+                dir.join(LIST_ANSWER).into(),
+                dir.join(IMAGE_ANSWER).into(),
+            ],
+            env: Vec::new(),
+            listen: Listen::SdkFlags,
+        },
+        Floor::Nghttpd => {
+            let mut args: Vec<OsString> = ["--no-tls", "--address=127.0.0.1", "--trailer"]
+                .map(OsString::from)
+                .into();
+            args.push("grpc-status: 0".into());
+            args.push("--htdocs".into());
+            args.push(dir.join(HTDOCS).into());
+            Service {
+                name: floor.name().into(),
+                program: "nghttpd".into(),
+                args,
+                env: Vec::new(),
+                listen: Listen::LastArgument,
+            }
+        }
+    }))
+}
+
+/// Writes the answers the floors serve: `list` and `image` encoded for the tonic floor, and
+/// gRPC-framed at their RPCs' paths under nghttpd's document root.
+fn write_floor_answers(
+    dir: &Path,
+    list: &ListImageSourcesResponse,
+    image: &GetImageResponse,
+) -> Result<()> {
+    std::fs::write(dir.join(LIST_ANSWER), list.encode_to_vec())?;
+    std::fs::write(dir.join(IMAGE_ANSWER), image.encode_to_vec())?;
+    for (rpc, framed) in [
+        (Rpc::List, bench::grpc_frame(list)),
+        (Rpc::Raw, bench::grpc_frame(image)),
+    ] {
+        let path = dir.join(HTDOCS).join(rpc.path().trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().context("an RPC path has a service")?)?;
+        std::fs::write(&path, framed).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     if let Some(Serve::ServeFloor {
-        answer,
+        stack,
+        list_answer,
+        image_answer,
         host_ip,
         port,
     }) = &cli.serve
     {
-        return serve_floor(answer, SocketAddr::from((*host_ip, *port)));
+        return serve_floor(
+            *stack,
+            list_answer,
+            image_answer,
+            SocketAddr::from((*host_ip, *port)),
+        );
     }
     ensure!(
         cli.rounds > 0 && cli.startup_runs > 0,
@@ -345,6 +573,10 @@ fn main() -> Result<()> {
         .arg("--version")
         .output()
         .context("h2load not found: apt-get install nghttp2-client")?;
+    Command::new("nghttpd")
+        .arg("--version")
+        .output()
+        .context("nghttpd (a floor) not found: apt-get install nghttp2-server")?;
 
     let output = OpenOptions::new()
         .create(true)
@@ -381,6 +613,7 @@ fn main() -> Result<()> {
                 .into_iter()
                 .chain(credentials.clone())
                 .collect(),
+            listen: Listen::SdkFlags,
         };
         let mut python_args = vec![OsString::from(&script)];
         python_args.extend(robot(&[]));
@@ -402,17 +635,13 @@ fn main() -> Result<()> {
                 .into_iter()
                 .chain(credentials)
                 .collect(),
+            listen: Listen::SdkFlags,
         };
         // This process only watches and checks; keep it off the services' core.
         let pinned = bench::pin_self(1)?;
         let runtime = tokio::runtime::Runtime::new()?;
-        let floor = Service {
-            name: FLOOR_NAME.into(),
-            program: std::env::current_exe().context("the path of this benchmark binary")?,
-            args: vec!["serve-floor".into(), dir.join("floor-answer.bin").into()],
-            env: Vec::new(),
-        };
-        runtime.block_on(run(&cli, [&rust, &python], &floor, &output, &dir, pinned))
+        let floors = floor_services(&dir)?;
+        runtime.block_on(run(&cli, [&rust, &python], &floors, &output, &dir, pinned))
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -469,7 +698,7 @@ fn start_emulator(bin: &Path, data_dir: &Path, output: &File) -> Result<Emulator
 async fn run(
     cli: &Cli,
     services: [&Service; SERVICES],
-    floor: &Service,
+    floors: &[Service; Floor::ALL.len()],
     output: &File,
     dir: &Path,
     pinned: bool,
@@ -527,68 +756,73 @@ async fn run(
         );
     }
 
-    // The floor answers ListImageSources with the Rust service's own answer.
-    let answer = client(running[RUST].addr)
-        .await?
-        .list_image_sources(list_request())
-        .await?
-        .into_inner();
-    let floor_answer = floor.args.get(1).context("the floor's answer file")?;
-    std::fs::write(floor_answer, answer.encode_to_vec())?;
-    let floor_running = start(floor, output).await?;
-    let floor_bytes = check(&floor_running, Rpc::List).await?;
-    let mut floor_samples = vec![Vec::new(); cli.concurrency.len()];
+    // The floors answer RAW and ListImageSources with the Rust service's own answers.
+    let mut rust_client = client(running[RUST].addr).await?;
+    let list = rust_client.list_image_sources(list_request()).await?;
+    let raw = rust_client.get_image(image_request(Rpc::Raw)).await?;
+    write_floor_answers(dir, list.get_ref(), raw.get_ref())?;
+    let mut floors_running = Vec::new();
+    // [floor][rpc in Floor::RPCS]: the gRPC-framed size of the checked answer.
+    let mut floor_bytes = Vec::new();
+    for floor in floors {
+        let floor = start(floor, output).await?;
+        let mut bytes = Vec::new();
+        for rpc in Floor::RPCS {
+            bytes.push(check(&floor, rpc).await?);
+        }
+        floor_bytes.push(bytes);
+        floors_running.push(floor);
+    }
+    // [floor][rpc in Floor::RPCS][concurrency level]
+    let mut floor_samples =
+        vec![vec![vec![Vec::new(); cli.concurrency.len()]; Floor::RPCS.len()]; floors.len()];
 
+    // Everything started, to stop all but the one measured.
+    let pids: Vec<u32> = running
+        .iter()
+        .chain(&floors_running)
+        .map(|r| r.process.id())
+        .collect();
     for round in 0..cli.rounds {
         for (k, rpc) in Rpc::ALL.into_iter().enumerate() {
             for (level, &concurrency) in cli.concurrency.iter().enumerate() {
-                for i in bench::rotation::<SERVICES>(round) {
-                    let server = &running[i];
-                    let others = running
-                        .iter()
-                        .enumerate()
-                        .filter(|&(j, _)| j != i)
-                        .map(|(_, other)| other.process.id())
-                        .chain([floor_running.process.id()]);
-                    let paused = Paused::new(others)?;
+                let mut order: Vec<Measured> = bench::rotation::<SERVICES>(round)
+                    .map(Measured::Service)
+                    .into();
+                if let Some(rpc) = Floor::RPCS.iter().position(|&r| r == rpc) {
+                    order.extend((0..floors.len()).map(|floor| Measured::Floor { floor, rpc }));
+                }
+                for measured in order {
+                    let (server, answer_bytes) = match measured {
+                        Measured::Service(i) => (&running[i], answer_bytes[i][k]),
+                        Measured::Floor { floor, rpc } => {
+                            (&floors_running[floor], floor_bytes[floor][rpc])
+                        }
+                    };
+                    let paused = Paused::new(
+                        pids.iter()
+                            .copied()
+                            .filter(|&pid| pid != server.process.id()),
+                    )?;
                     let sample = tokio::task::block_in_place(|| {
-                        measure(
-                            cli,
-                            server,
-                            rpc,
-                            &bodies[k],
-                            answer_bytes[i][k],
-                            concurrency,
-                            dir,
-                        )
+                        measure(cli, server, rpc, &bodies[k], answer_bytes, concurrency, dir)
                     })?;
                     drop(paused);
                     check(server, rpc).await.context("after the load")?;
                     sample.log(round, rpc, concurrency, &server.service.name);
-                    results[i].samples[k][level].push(sample);
-                }
-                if rpc == Rpc::List {
-                    let paused = Paused::new(running.iter().map(|r| r.process.id()))?;
-                    let sample = tokio::task::block_in_place(|| {
-                        measure(
-                            cli,
-                            &floor_running,
-                            rpc,
-                            &bodies[k],
-                            floor_bytes,
-                            concurrency,
-                            dir,
-                        )
-                    })?;
-                    drop(paused);
-                    check(&floor_running, rpc).await.context("after the load")?;
-                    sample.log(round, rpc, concurrency, FLOOR_NAME);
-                    floor_samples[level].push(sample);
+                    match measured {
+                        Measured::Service(i) => results[i].samples[k][level].push(sample),
+                        Measured::Floor { floor, rpc } => {
+                            floor_samples[floor][rpc][level].push(sample);
+                        }
+                    }
                 }
             }
         }
     }
-    tokio::task::block_in_place(|| floor_running.stop())?;
+    for floor in floors_running {
+        tokio::task::block_in_place(|| floor.stop())?;
+    }
     for (r, server) in results.iter_mut().zip(&running) {
         r.peak = Some(bench::memory(server.process.id())?);
     }
@@ -607,7 +841,6 @@ async fn run(
     Ok(())
 }
 
-/// Round `i`'s service order: rotated by one each round.
 fn header() -> Option<RequestHeader> {
     Some(RequestHeader {
         request_timestamp: Some(spot_service::header::now_timestamp()),
@@ -869,7 +1102,7 @@ fn report(
     cli: &Cli,
     services: [&Service; SERVICES],
     results: &[Results; SERVICES],
-    floor: &[Vec<Sample>],
+    floors: &[Vec<Vec<Vec<Sample>>>],
     answer_bytes: &[[f64; 3]; SERVICES],
     pinned: bool,
 ) {
@@ -937,30 +1170,32 @@ fn report(
             );
         }
     }
-    let list = Rpc::ALL
-        .iter()
-        .position(|&rpc| rpc == Rpc::List)
-        .unwrap_or_default();
-    for (level, &c) in cli.concurrency.iter().enumerate() {
-        let rate = |samples: &[Sample]| median(samples.iter().map(|s| s.requests_per_sec));
-        let cpu = |samples: &[Sample]| median(samples.iter().map(|s| s.cpu_us_per_request));
-        let (floor_rate, floor_cpu) = (rate(&floor[level]), cpu(&floor[level]));
-        let (rust_rate, python_rate) = (
-            rate(&rust.samples[list][level]),
-            rate(&python.samples[list][level]),
-        );
-        let needed = Rpc::List.target() * python_rate;
-        println!(
-            "| ListImageSources, {FLOOR_NAME}, c{c} | {floor_rate:.0}/s, {floor_cpu:.1} us CPU | \
-             | Rust at {:.0} % of the floor | {}x Python: {needed:.0}/s | {} |",
-            100.0 * rust_rate / floor_rate,
-            Rpc::List.target(),
-            if needed > floor_rate {
-                "beyond the floor"
-            } else {
-                "under the floor"
+    let rate = |samples: &[Sample]| median(samples.iter().map(|s| s.requests_per_sec));
+    let cpu = |samples: &[Sample]| median(samples.iter().map(|s| s.cpu_us_per_request));
+    for (f, rpc) in Floor::RPCS.into_iter().enumerate() {
+        let k = Rpc::ALL.iter().position(|&r| r == rpc).unwrap_or_default();
+        for (level, &c) in cli.concurrency.iter().enumerate() {
+            let rust_rate = rate(&rust.samples[k][level]);
+            let needed = rpc.target() * rate(&python.samples[k][level]);
+            for (floor, samples) in Floor::ALL.into_iter().zip(floors) {
+                let samples = &samples[f][level];
+                let floor_rate = rate(samples);
+                println!(
+                    "| {}, {}, c{c} | {floor_rate:.0}/s, {:.1} us CPU | | Rust at {:.0} % of it \
+                     | {}x Python: {needed:.0}/s | {} |",
+                    rpc.label(),
+                    floor.name(),
+                    cpu(samples),
+                    100.0 * rust_rate / floor_rate,
+                    rpc.target(),
+                    if needed > floor_rate {
+                        "beyond it"
+                    } else {
+                        "within it"
+                    }
+                );
             }
-        );
+        }
     }
     let idle = |r: &Results| r.idle.map_or(0, |m| m.rss_kib);
     let (idle_r, idle_p) = (idle(rust), idle(python));

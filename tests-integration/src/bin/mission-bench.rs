@@ -156,7 +156,14 @@ struct Service {
 
 impl Service {
     fn command(&self, port: u16, output: &File) -> Result<Command> {
-        bench::service_command(&self.program, &self.args, &self.env, port, output)
+        bench::service_command(
+            &self.program,
+            &self.args,
+            &self.env,
+            bench::Listen::SdkFlags,
+            port,
+            output,
+        )
     }
 }
 

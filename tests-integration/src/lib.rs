@@ -2,11 +2,13 @@
 //! spot-service-build, the same service as bare tonic (for the overhead benchmark), and helpers
 //! to host them on loopback ports.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use spot_service::{RpcError, ServiceRunner, ShutdownHandle, spot_service};
 use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// The generated test protos (`spot_service.testing`).
 #[allow(missing_docs)]
@@ -15,6 +17,7 @@ pub mod proto {
 }
 
 pub mod bench;
+pub mod emulated;
 pub mod python;
 
 use proto::echo_service_server::EchoService;
@@ -174,6 +177,68 @@ pub fn spawn(runner: ServiceRunner) -> RunningServer {
         addr,
         shutdown,
         task,
+    }
+}
+
+/// How long [`bounded`] waits.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// `future`, which must finish within [`PATIENCE`].
+///
+/// # Panics
+///
+/// If it does not, naming `what` it was.
+pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+/// A service's `serve` function (an example's, which hosts it until a stop future resolves)
+/// running in a task, stopped by [`Served::stop`].
+#[derive(Debug)]
+pub struct Served {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Served {
+    /// Spawns `serve(ready, stop)` and waits until it calls `ready` with its address; `stop`
+    /// resolves when [`Served::stop`] is called.
+    ///
+    /// # Panics
+    ///
+    /// If it is not ready within [`PATIENCE`].
+    pub async fn start<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(Box<dyn FnOnce(SocketAddr) + Send>, WaitForCancellationFutureOwned) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let stop = CancellationToken::new();
+        let ready = Box::new(move |addr: SocketAddr| {
+            let _ = ready_tx.send(addr);
+        });
+        let task = tokio::spawn(serve(ready, stop.clone().cancelled_owned()));
+        let addr = bounded("the service is ready", ready_rx)
+            .await
+            .expect("the service started");
+        Self { addr, stop, task }
+    }
+
+    /// Stops it and waits for `serve` to return.
+    ///
+    /// # Panics
+    ///
+    /// If `serve` failed or does not return within [`PATIENCE`].
+    pub async fn stop(self) {
+        self.stop.cancel();
+        bounded("the service stops", self.task)
+            .await
+            .expect("serve task panicked")
+            .expect("serve failed");
     }
 }
 

@@ -12,8 +12,6 @@
 //!
 //! All traffic stays on 127.0.0.1.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -21,36 +19,23 @@ use std::time::{Duration, SystemTime};
 use prost::bytes::Bytes;
 use spot_service::ServiceRunner;
 use spot_service::directory::{KeepAliveConfig, RegistrationStatus};
-use spot_service::emulator::Emulator;
-use spot_service::emulator::front::CA_CERT_FILE;
-use spot_service::emulator::state::EmulatorConfig;
 use spot_service::image::{
     CaptureError, Frame, FrameData, ImageService, ImageServiceInfo, ImageSource, PixelFormat,
     SERVICE_TYPE, SourceInfo,
 };
 use spot_service::params::DictParams;
-use spot_service::payload::credentials::Secret;
 use spot_service::proto::bosdyn::api::service_entry;
-use spot_service::robot::{Robot, normalize_authority};
-use tests_integration::python::{scripts_dir, sdk_python};
-use tests_integration::spawn;
+use spot_service::robot::normalize_authority;
+use tests_integration::emulated::LoggedIn;
+use tests_integration::python::CheckScript;
+use tests_integration::{bounded, spawn};
 
 const SCRIPT: &str = "sdk_image_service.py";
-const USERNAME: &str = "operator";
-const PASSWORD: &str = "correct horse battery staple";
-/// Bound on each step on the Rust side.
-const PATIENCE: Duration = Duration::from_secs(20);
 /// Bound on one run of the script (about a hundred calls).
 const SCRIPT_PATIENCE: Duration = Duration::from_secs(120);
 /// How old a background frame may be and still be served: short, so that once the sources fail
 /// the last good frame soon goes stale and requests capture (and fail) themselves.
 const MAX_FRAME_AGE: Duration = Duration::from_millis(250);
-
-async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(PATIENCE, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
 
 // The synthetic sources (sdk_image_service.py computes the same pixels).
 
@@ -175,136 +160,36 @@ async fn runner(fail: &Arc<AtomicBool>) -> ServiceRunner {
 
 // The script.
 
-/// The script's process, killed if the test fails while it runs.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn answer(stdin: &mut ChildStdin) {
-    stdin
-        .write_all(b"OK\n")
-        .and_then(|()| stdin.flush())
-        .expect("answer the script");
-}
-
-/// Runs the script with `args` and `--failure-switch` (killed after [`SCRIPT_PATIENCE`]),
-/// making the sources fail when it asks, without blocking the runtime that serves the service.
-/// `Ok(stdout)` if it exited 0 with a `N passed, 0 failed` summary after asking for both
-/// switches, otherwise `Err` with what went wrong and its whole output.
+/// Runs the script with `args` and `--failure-switch`, making the sources fail when it asks.
+/// `Ok(stdout)` if it passed every check after asking for both switches, otherwise `Err` with
+/// what went wrong and its whole output.
 async fn run_script(mut args: Vec<String>, fail: &AtomicBool) -> Result<String, String> {
     args.push("--failure-switch".into());
-    let script = scripts_dir().join(SCRIPT);
-    let mut child = KillOnDrop(
-        Command::new(sdk_python())
-            .arg("-u")
-            .arg(&script)
-            .args(&args)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display())),
-    );
-    let mut stdin = child.0.stdin.take().expect("piped stdin");
-    let stdout = child.0.stdout.take().expect("piped stdout");
-    let mut stderr = child.0.stderr.take().expect("piped stderr");
-    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stderr_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-
-    let command = format!("{SCRIPT} {}", args.join(" "));
-    let deadline = tokio::time::Instant::now() + SCRIPT_PATIENCE;
-    let mut transcript: Vec<String> = Vec::new();
+    let mut script = CheckScript::start(SCRIPT, &args, SCRIPT_PATIENCE);
     let mut switches: Vec<String> = Vec::new();
-    let mut timed_out = false;
-    loop {
-        let line = match tokio::time::timeout_at(deadline, lines.recv()).await {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err(_) => {
-                timed_out = true;
-                break;
-            }
+    while let Some(line) = script.next_line().await {
+        let Some(switch) = line.strip_prefix("SWITCH ") else {
+            continue;
         };
-        match line.strip_prefix("SWITCH ") {
-            Some("fail") => {
+        match switch {
+            "fail" => {
                 fail.store(true, Ordering::SeqCst);
                 // Let the last good frame go stale, so that requests capture (and fail).
                 tokio::time::sleep(MAX_FRAME_AGE * 2).await;
-                answer(&mut stdin);
-                switches.push("fail".into());
             }
-            Some("recover") => {
-                fail.store(false, Ordering::SeqCst);
-                answer(&mut stdin);
-                switches.push("recover".into());
-            }
-            Some(other) => {
-                transcript.push(format!("(unknown switch {other:?})"));
-            }
-            None => {}
+            "recover" => fail.store(false, Ordering::SeqCst),
+            _ => {}
         }
-        transcript.push(line);
+        switches.push(switch.to_owned());
+        script.answer("OK");
     }
-    drop(stdin);
     fail.store(false, Ordering::SeqCst);
-
-    let status = if timed_out {
-        None
-    } else {
-        loop {
-            if let Some(status) = child.0.try_wait().expect("script status") {
-                break Some(status);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                break None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    if status.is_none() {
-        let _ = child.0.kill();
-        let _ = child.0.wait();
-    }
-    let stderr = stderr_reader.join().unwrap_or_default();
-    let stdout = transcript.join("\n");
-    let Some(status) = status else {
-        return Err(format!(
-            "{command} did not finish within {SCRIPT_PATIENCE:?}:\n--- stdout\n{stdout}\n\
-             --- stderr\n{stderr}"
-        ));
-    };
-    let summary = transcript.last().map(String::as_str).unwrap_or_default();
-    if status.success()
-        && summary.ends_with(" passed, 0 failed")
-        && !stdout.contains("FAILED")
-        && switches == ["fail", "recover"]
-    {
-        println!("--- {command}\n{stdout}");
-        Ok(stdout)
+    let output = script.finish().await?;
+    if switches == ["fail", "recover"] {
+        Ok(output)
     } else {
         Err(format!(
-            "{command} failed ({status}, summary {summary:?}, switches {switches:?}):\n\
-             --- stdout\n{stdout}\n--- stderr\n{stderr}"
+            "{SCRIPT} asked for the switches {switches:?}, not fail then recover:\n{output}"
         ))
     }
 }
@@ -351,27 +236,12 @@ async fn official_sdk_gets_images_directly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_gets_images_through_the_emulator() {
-    let data = tempfile::tempdir().unwrap();
-    let emulator = Emulator::builder()
-        .config(EmulatorConfig::default().with_user(USERNAME, PASSWORD))
-        .ca_dir(data.path())
-        .start()
-        .await
-        .unwrap();
-    let ca_file = data.path().join(CA_CERT_FILE);
-    assert!(ca_file.is_file(), "no CA file at {}", ca_file.display());
-    let robot = Robot::new(emulator.robot_config().unwrap()).unwrap();
-    bounded(
-        "login",
-        robot.authenticate(USERNAME, &Secret::new(PASSWORD)),
-    )
-    .await
-    .unwrap();
+    let robot = LoggedIn::start().await;
 
     let fail = Arc::new(AtomicBool::new(false));
     let mut runner = runner(&fail).await;
     let mut statuses = runner
-        .keep_registered_with_robot(&robot, "127.0.0.1", KeepAliveConfig::default())
+        .keep_registered_with_robot(&robot.robot, "127.0.0.1", KeepAliveConfig::default())
         .unwrap();
     let server = spawn(runner);
     bounded(
@@ -382,46 +252,22 @@ async fn official_sdk_gets_images_through_the_emulator() {
     .expect("status channel open");
     let metadata = <PythonImages as ImageServiceInfo>::METADATA;
     let authority = normalize_authority(metadata.authority);
-    let (entry, endpoint) = emulator
-        .state()
-        .registered_services()
-        .into_iter()
-        .find(|(entry, _)| entry.name == metadata.name)
-        .expect("python-images in the emulator's directory");
+    let entry = robot
+        .until_registered(metadata.name, &authority, server.addr)
+        .await;
     assert_eq!(
         entry.service_type,
         Some(service_entry::ServiceType::Type(SERVICE_TYPE.into()))
     );
-    assert_eq!(entry.authority, authority);
-    assert_eq!(endpoint.host_ip, "127.0.0.1");
-    assert_eq!(endpoint.port, i32::from(server.addr.port()));
 
-    let run = run_script(
-        vec![
-            "robot".into(),
-            "--emulator-port".into(),
-            emulator.port().to_string(),
-            "--ca".into(),
-            ca_file.to_str().expect("UTF-8 temporary path").to_owned(),
-            "--username".into(),
-            USERNAME.into(),
-            "--password".into(),
-            PASSWORD.into(),
-            "--service".into(),
-            metadata.name.into(),
-            "--authority".into(),
-            authority,
-        ],
-        &fail,
-    )
-    .await;
+    let run = run_script(robot.script_args(metadata.name, &authority), &fail).await;
 
     bounded("the image service stops", server.stop()).await;
     assert!(
-        emulator.state().service_entry(metadata.name).is_none(),
+        !robot.is_registered(metadata.name),
         "unregistered at shutdown"
     );
-    bounded("the emulator stops", emulator.stop()).await;
+    robot.stop().await;
     let output = run.unwrap_or_else(|failure| panic!("{failure}"));
     assert_covered(&output);
 }

@@ -6,11 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use spot_service::client::{check_response, stamp_request};
-use spot_service::emulator::state::EmulatorConfig;
-use spot_service::emulator::{Emulator, RunningEmulator};
 use spot_service::fault::fault_id;
 use spot_service::image::ImageService;
-use spot_service::payload::credentials::Secret;
 use spot_service::proto::bosdyn::api::image_response::Status;
 use spot_service::proto::bosdyn::api::image_service_client::ImageServiceClient;
 use spot_service::proto::bosdyn::api::robot_state_service_client::RobotStateServiceClient;
@@ -19,17 +16,15 @@ use spot_service::proto::bosdyn::api::{
     ListImageSourcesRequest, RobotStateRequest, ServiceFaultId, ServiceFaultState, custom_param,
     image,
 };
-use spot_service::robot::{AuthenticatedChannel, Robot};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use spot_service::robot::AuthenticatedChannel;
+use tests_integration::Served;
+use tests_integration::emulated::LoggedIn;
 use web_cam::{FailureSwitch, TestPattern, WebCamService};
 
 /// Upper bound for anything a test waits for: no test can hang.
 const PATIENCE: Duration = Duration::from_secs(30);
 /// Where the robot state service is.
 const ROBOT_STATE_AUTHORITY: &str = "api.spot.robot";
-const USER: &str = "admin";
-const PASSWORD: &str = "password";
 
 async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
     tokio::time::timeout(PATIENCE, future)
@@ -57,47 +52,28 @@ where
 /// The emulator, a robot logged in to it, and the web cam (a 640x480 test pattern) served by
 /// `web_cam::serve` and registered with it.
 struct Setup {
-    emulator: RunningEmulator,
-    robot: Robot,
+    robot: LoggedIn,
     failure: FailureSwitch,
-    stop: CancellationToken,
-    service: JoinHandle<anyhow::Result<()>>,
-    _data: tempfile::TempDir,
+    served: Served,
 }
 
 impl Setup {
     async fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let emulator = bounded(
-            "emulator start",
-            Emulator::builder()
-                .config(EmulatorConfig::default().with_user(USER, PASSWORD))
-                .ca_dir(data.path())
-                .start(),
-        )
-        .await
-        .unwrap();
-        let robot = Robot::new(emulator.robot_config().unwrap()).unwrap();
-        bounded("login", robot.authenticate(USER, &Secret::new(PASSWORD)))
-            .await
-            .expect("login");
-
+        let robot = LoggedIn::start().await;
         let pattern = TestPattern::default();
         let failure = pattern.failure_switch();
         let service = ImageService::new(WebCamService).source(pattern).unwrap();
-        let stop = CancellationToken::new();
-        let service = tokio::spawn({
-            let robot = robot.clone();
-            let stop = stop.clone().cancelled_owned();
-            async move { web_cam::serve(Some(&robot), service, "127.0.0.1", 0, |_| {}, stop).await }
-        });
+        let served = {
+            let robot = robot.robot.clone();
+            Served::start(move |ready, stop| async move {
+                web_cam::serve(Some(&robot), service, "127.0.0.1", 0, ready, stop).await
+            })
+            .await
+        };
         Self {
-            emulator,
             robot,
             failure,
-            stop,
-            service,
-            _data: data,
+            served,
         }
     }
 
@@ -105,6 +81,7 @@ impl Setup {
     async fn client(&self) -> ImageServiceClient<AuthenticatedChannel> {
         let channel = eventually("web-cam-service in the directory", || async {
             self.robot
+                .robot
                 .service_channel(web_cam::DIRECTORY_NAME)
                 .await
                 .ok()
@@ -115,7 +92,12 @@ impl Setup {
 
     /// The service fault state, from `GetRobotState` through the robot.
     async fn fault_state(&self) -> ServiceFaultState {
-        let channel = self.robot.intercepted(ROBOT_STATE_AUTHORITY).await.unwrap();
+        let channel = self
+            .robot
+            .robot
+            .intercepted(ROBOT_STATE_AUTHORITY)
+            .await
+            .unwrap();
         let mut client = RobotStateServiceClient::new(channel);
         let mut request = RobotStateRequest { header: None };
         stamp_request(&mut request, "web-cam-test");
@@ -132,12 +114,8 @@ impl Setup {
     }
 
     async fn stop(self) {
-        self.stop.cancel();
-        bounded("the service stops", self.service)
-            .await
-            .expect("service task")
-            .expect("service ran");
-        bounded("the emulator stops", self.emulator.stop()).await;
+        self.served.stop().await;
+        self.robot.stop().await;
     }
 }
 
@@ -323,6 +301,6 @@ async fn a_failing_capture_raises_the_fault_on_the_robot_until_it_recovers() {
         .then_some(())
     })
     .await;
-    assert!(!setup.emulator.faults().is_active(&fault));
+    assert!(!setup.robot.emulator.faults().is_active(&fault));
     setup.stop().await;
 }

@@ -27,7 +27,6 @@ Prints `ok: <check>` or `FAILED: <check>: <error>` per check, then `N passed, M 
 if any check failed.
 """
 import argparse
-import struct
 import sys
 import time
 
@@ -44,22 +43,15 @@ from bosdyn.client.processors import AddRequestHeader
 from bosdyn.client.service_customization_helpers import create_value_validator
 
 import sdk_checks
-from sdk_checks import TIMEOUT, check, check_param_error, fail, raises
+import sdk_images
+from sdk_checks import TIMEOUT, check, fail, raises
+from sdk_images import (BYTES_PER_PIXEL, DEPTH16, GREY8, GREY16, JPEG, OK, RAW, RGB8, RGBA8, RLE,
+                        ImageResponse, describe, format_name, luma, parse_jpeg, pixel_name,
+                        status_name)
 
 CLIENT_PREFIX = 'SdkImageService'
 RAW_CLIENT_NAME = 'sdk-image-service-raw-stub'
 SERVICE_TYPE = 'bosdyn.api.ImageService'
-
-Image = image_pb2.Image
-ImageResponse = image_pb2.ImageResponse
-JPEG, RAW, RLE = Image.FORMAT_JPEG, Image.FORMAT_RAW, Image.FORMAT_RLE
-GREY8 = Image.PIXEL_FORMAT_GREYSCALE_U8
-RGB8 = Image.PIXEL_FORMAT_RGB_U8
-RGBA8 = Image.PIXEL_FORMAT_RGBA_U8
-DEPTH16 = Image.PIXEL_FORMAT_DEPTH_U16
-GREY16 = Image.PIXEL_FORMAT_GREYSCALE_U16
-BYTES_PER_PIXEL = {GREY8: 1, RGB8: 3, RGBA8: 4, DEPTH16: 2, GREY16: 2}
-OK = ImageResponse.STATUS_OK
 
 # The synthetic sources of tests/python_image_service.rs (keep in step with it).
 COLOUR = 'colour'
@@ -69,17 +61,6 @@ SOURCES = {
     GREY: dict(cols=24, rows=16, pixel_formats=[GREY8]),
 }
 DEFAULT_CONTRAST = 1.0
-
-def status_name(status):
-    return ImageResponse.Status.Name(status)
-
-
-def format_name(image_format):
-    return Image.Format.Name(image_format)
-
-
-def pixel_name(pixel_format):
-    return Image.PixelFormat.Name(pixel_format)
 
 
 # The pixels the synthetic sources make, as the Rust test does.
@@ -97,11 +78,6 @@ def colour_rgb(contrast):
     return bytes(out)
 
 
-def luma(r, g, b):
-    """The official SDK's (Pillow's) integer BT.601 luma."""
-    return (19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16
-
-
 def expected_pixels(source, pixel_format, contrast=DEFAULT_CONTRAST):
     if source == GREY:
         cols, rows = SOURCES[GREY]['cols'], SOURCES[GREY]['rows']
@@ -116,52 +92,6 @@ def expected_pixels(source, pixel_format, contrast=DEFAULT_CONTRAST):
     if pixel_format == GREY8:
         return bytes(luma(*p) for p in pixels)
     fail(f'no expected pixels for {pixel_name(pixel_format)}')
-
-
-# JPEG, without a decoder in the venv: every marker segment walked, the frame header read, the
-# entropy-coded scans run through to the EOI that ends the file.
-def parse_jpeg(data):
-    """Returns (cols, rows, components) from the SOF header, after checking the structure."""
-    data = bytes(data)
-    assert data[:2] == b'\xff\xd8', f'no SOI: {data[:4].hex()}'
-    assert data[-2:] == b'\xff\xd9', f'does not end with EOI: {data[-4:].hex()}'
-    i, frame, seen, scans = 2, None, set(), 0
-    while True:
-        assert data[i] == 0xff, f'no marker at byte {i}'
-        while data[i] == 0xff:
-            i += 1
-        marker = data[i]
-        i += 1
-        if marker == 0xd9:
-            assert i == len(data), f'EOI at {i - 2} of {len(data)}'
-            break
-        assert marker not in (0x00, 0x01, 0xd8) and not 0xd0 <= marker <= 0xd7, \
-            f'unexpected marker FF{marker:02X} at {i - 2}'
-        (length,) = struct.unpack('>H', data[i:i + 2])
-        segment = data[i + 2:i + length]
-        assert length >= 2 and len(segment) == length - 2, f'truncated segment FF{marker:02X}'
-        seen.add(marker)
-        i += length
-        if marker in (0xc0, 0xc1, 0xc2):
-            precision, rows, cols, components = struct.unpack('>BHHB', segment[:6])
-            assert precision == 8, f'{precision}-bit samples'
-            assert len(segment) == 6 + 3 * components, 'SOF length'
-            frame = (cols, rows, components)
-        elif marker == 0xda:
-            assert frame is not None, 'SOS before SOF'
-            assert 1 <= segment[0] <= frame[2], f'scan of {segment[0]} components'
-            scans += 1
-            # Entropy-coded data: 0xFF only stuffed (FF00) or as a restart marker.
-            while True:
-                assert i + 1 < len(data), 'scan runs past the end'
-                if data[i] == 0xff and data[i + 1] != 0x00 and not 0xd0 <= data[i + 1] <= 0xd7:
-                    break
-                i += 2 if data[i] == 0xff else 1
-    assert frame is not None, 'no SOF'
-    assert scans >= 1, 'no scan'
-    assert 0xdb in seen, 'no quantization table (DQT)'
-    assert 0xc4 in seen, 'no Huffman table (DHT)'
-    return frame
 
 
 class Target:
@@ -213,16 +143,6 @@ def request(source, image_format=None, pixel_format=None, contrast=None, **kwarg
     return built
 
 
-def describe(req):
-    text = (f'{req.image_source_name or "<empty>"} {format_name(req.image_format)} '
-            f'{pixel_name(req.pixel_format)}')
-    if req.resize_ratio:
-        text += f' x{req.resize_ratio}'
-    if req.fallback_formats:
-        text += ' fallbacks ' + ','.join(pixel_name(f) for f in req.fallback_formats)
-    if req.HasField('custom_params'):
-        text += f' params {dict(req.custom_params.values)}'
-    return text
 
 
 def check_image(target, req, response, pixel_format=None, contrast=DEFAULT_CONTRAST,
@@ -429,15 +349,8 @@ def expect_param_error(target, source, value, status=None, message=None):
     and messages identical); the raw stub sees the same, with a CODE_OK header."""
     req = build_image_request(source)
     req.custom_params.CopyFrom(value)
-    exc = raises(CustomParamError, lambda: target.client.get_image([req], timeout=TIMEOUT))
-    check_official_header(exc.response)
-    (response,) = exc.response.image_responses
-    assert response.status == ImageResponse.STATUS_CUSTOM_PARAMS_ERROR, response
-    assert not response.shot.image.data, 'image data with a parameter error'
-    ours = exc.custom_param_error
-    assert ours == response.custom_param_error, exc
-    check_param_error(ours, target.spec(source), value, status,
-                      None if message is None else [message])
+    ours = sdk_images.expect_param_error(target.client, req, target.spec(source), CLIENT_PREFIX,
+                                         status, None if message is None else [message])
     (raw,) = target.raw_get([req])
     assert raw.status == ImageResponse.STATUS_CUSTOM_PARAMS_ERROR, raw
     assert raw.custom_param_error == ours, raw
@@ -522,13 +435,9 @@ def bad_requests():
 
 def expect_image_error(target, req, status, error_type):
     """The official client raises `error_type` for `req`, with a CODE_OK header, the status and
-    no image."""
-    exc = raises(error_type, lambda: target.client.get_image([req], timeout=TIMEOUT))
-    check_official_header(exc.response)
-    (response,) = exc.response.image_responses
-    assert response.status == status, f'{describe(req)}: {status_name(response.status)}'
-    assert not response.shot.image.data, f'{describe(req)}: image data with an error'
-    return response
+    no image; returns the image response."""
+    exc = sdk_images.expect_image_error(target.client, req, status, error_type, CLIENT_PREFIX)
+    return exc.response.image_responses[0]
 
 
 def errors(target):

@@ -38,6 +38,7 @@ from bosdyn.client.service_customization_helpers import create_value_validator
 
 import sdk_checks
 import sdk_images
+from web_cam_pattern import BARS_RGB, contrast_table
 from sdk_checks import TIMEOUT, check, fail
 from sdk_images import (BYTES_PER_PIXEL, GREY8, JPEG, OK, RAW, RGB8, ImageResponse, describe,
                         format_name, luma, parse_jpeg, pixel_name, status_name)
@@ -79,28 +80,6 @@ def find_jpeg_decoder():
     except ImportError:
         return None, None
     return 'Pillow', lambda data: np.asarray(PilImage.open(io.BytesIO(data)))
-
-
-# The test pattern.
-BARS = np.array([
-    [235, 235, 235],
-    [235, 235, 16],
-    [16, 235, 235],
-    [16, 235, 16],
-    [235, 16, 235],
-    [235, 16, 16],
-    [16, 16, 235],
-    [16, 16, 16],
-], dtype=np.uint8)
-
-
-def contrast_table(contrast):
-    """The 8-bit table of `128 + (v - 128) contrast`, rounded half away from zero (as Rust's
-    `f64::round`) and clamped."""
-    scaled = 128.0 + (np.arange(256, dtype=np.float64) - 128.0) * contrast
-    whole = np.trunc(scaled)
-    rounded = whole + np.where(np.abs(scaled - whole) >= 0.5, np.sign(scaled), 0.0)
-    return np.clip(rounded, 0, 255).astype(np.uint8)
 
 
 def in_format(rgb, pixel_format):
@@ -145,7 +124,7 @@ class TestPattern:
     def bars(self, scroll):
         """One row of the bars, scrolled by `scroll` pixels (RGB)."""
         x = np.arange(self.cols)
-        return BARS[(x + self.cols - scroll) % self.cols * 8 // self.cols]
+        return BARS_RGB[(x + self.cols - scroll) % self.cols * 8 // self.cols]
 
     def frame(self, scroll, box_x, box_y, with_box=True):
         """The RGB frame with the bars scrolled by `scroll` and the box at (`box_x`, `box_y`)."""

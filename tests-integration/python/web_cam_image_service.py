@@ -48,6 +48,8 @@ from bosdyn.client.image_service_helpers import (CameraBaseImageServicer, Camera
 from bosdyn.client.server_util import GrpcServiceRunner
 from bosdyn.client.util import setup_logging
 
+from web_cam_pattern import BARS_RGB, contrast_table
+
 DIRECTORY_NAME = 'web-cam-service'
 AUTHORITY = 'robot-web-cam'
 SERVICE_TYPE = 'bosdyn.api.ImageService'
@@ -57,25 +59,6 @@ CONTRAST_MIN = 0
 CONTRAST_MAX = 255
 
 _LOGGER = logging.getLogger('web-cam-python')
-
-# web-cam's colour bars, left to right, as RGB: white, yellow, cyan, green, magenta, red, blue,
-# black.
-BARS_RGB = np.array([
-    [235, 235, 235],
-    [235, 235, 16],
-    [16, 235, 235],
-    [16, 235, 16],
-    [235, 16, 235],
-    [235, 16, 16],
-    [16, 16, 235],
-    [16, 16, 16],
-], dtype=np.uint8)
-
-
-def contrast_table(contrast):
-    """The 8-bit lookup table of `128 + (value - 128) * contrast`, rounded and clamped."""
-    values = 128.0 + (np.arange(256, dtype=np.float64) - 128.0) * contrast
-    return np.clip(np.floor(values + 0.5), 0, 255).astype(np.uint8)
 
 
 class TestPatternCamera(CameraInterface):

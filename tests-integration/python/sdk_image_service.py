@@ -376,9 +376,7 @@ def contrast(target):
 
     invalid = sc.CustomParamError.STATUS_INVALID_VALUE
     unsupported = sc.CustomParamError.STATUS_UNSUPPORTED_PARAMETER
-    for value, message in ((300.0, 'Value 300.0 above max_bound 255.0'),
-                           (255.5, 'Value 255.5 above max_bound 255.0'),
-                           (-1.0, 'Value -1.0 below min_bound 0.0')):
+    for value, message in sdk_images.OUT_OF_RANGE_CONTRASTS:
         check(
             f'{label}: contrast {value} is CUSTOM_PARAMS_ERROR (CustomParamError), INVALID_VALUE, '
             'as the official validator says',

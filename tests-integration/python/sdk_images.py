@@ -21,6 +21,12 @@ GREY16 = Image.PIXEL_FORMAT_GREYSCALE_U16
 BYTES_PER_PIXEL = {GREY8: 1, RGB8: 3, RGBA8: 4, DEPTH16: 2, GREY16: 2}
 OK = ImageResponse.STATUS_OK
 
+# Out-of-range values of a 0..255 double parameter (the contrast of both image services under
+# test), each with the message the official validator gives for it.
+OUT_OF_RANGE_CONTRASTS = ((300.0, 'Value 300.0 above max_bound 255.0'),
+                          (255.5, 'Value 255.5 above max_bound 255.0'),
+                          (-1.0, 'Value -1.0 below min_bound 0.0'))
+
 
 def status_name(status):
     return ImageResponse.Status.Name(status)

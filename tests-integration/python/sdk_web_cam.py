@@ -405,9 +405,7 @@ def contrast(client, spec):
         req.custom_params.CopyFrom(value)
         sdk_images.expect_param_error(client, req, spec, CLIENT_PREFIX, status, messages)
 
-    for bad, message in ((300.0, 'Value 300.0 above max_bound 255.0'),
-                         (255.5, 'Value 255.5 above max_bound 255.0'),
-                         (-1.0, 'Value -1.0 below min_bound 0.0')):
+    for bad, message in sdk_images.OUT_OF_RANGE_CONTRASTS:
         check(
             f'Contrast {bad} is STATUS_CUSTOM_PARAMS_ERROR (CustomParamError) with the official '
             'validator\'s INVALID_VALUE and message, header CODE_OK',

@@ -4,7 +4,7 @@
 //! tonic encodes every response into one contiguous buffer: a 1 MB RAW image is copied once more
 //! per request, and sixteen requests in flight hold sixteen copies. A [`Segments`] is the protobuf
 //! encoding of a message in pieces (the small fields encoded, large `bytes` shared), and
-//! [`SegmentedRoutes`] serves chosen unary methods of a service with it. tonic still decodes the
+//! [`SegmentedServer`] serves chosen unary methods of a service with it. tonic still decodes the
 //! request (size limit, compression refusal) and turns errors into trailers-only responses; only
 //! the body of a successful response is replaced, by the segments framed as one gRPC message and
 //! the same `grpc-status: 0` trailers.

@@ -174,13 +174,7 @@ def check_image(target, req, response, pixel_format=None, contrast=DEFAULT_CONTR
         components = 1 if want_pixel == GREY8 else 3
         assert parse_jpeg(image.data) == (cols, rows, components), \
             f'{what}: JPEG {parse_jpeg(image.data)}'
-    shot = response.shot
-    assert shot.HasField('acquisition_time'), what
-    taken = shot.acquisition_time.ToNanoseconds()
-    assert abs(taken - time.time_ns()) < 10e9, f'{what}: acquired at {shot.acquisition_time}'
-    assert shot.capture_params.custom_params == req.custom_params, \
-        f'{what}: capture params {shot.capture_params}'
-    return taken
+    return sdk_images.check_shot(what, response.shot, req)
 
 
 def every_combination():

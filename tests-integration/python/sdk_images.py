@@ -4,6 +4,7 @@ formula, a JPEG structure check, and the per-image errors as the official `Image
 them.
 """
 import struct
+import time
 
 from bosdyn.api import image_pb2
 from bosdyn.client.exceptions import CustomParamError
@@ -125,3 +126,14 @@ def expect_param_error(client, req, spec, client_prefix, status=None, messages=N
     assert ours == exc.response.image_responses[0].custom_param_error, exc
     check_param_error(ours, spec, req.custom_params, status, messages)
     return ours
+
+
+def check_shot(what, shot, req):
+    """`shot` was acquired within 10 s of now and echoes `req`'s custom params in its capture
+    params; returns its acquisition time in nanoseconds."""
+    assert shot.HasField('acquisition_time'), what
+    taken = shot.acquisition_time.ToNanoseconds()
+    assert abs(taken - time.time_ns()) < 10e9, f'{what}: acquired at {shot.acquisition_time}'
+    assert shot.capture_params.custom_params == req.custom_params, \
+        f'{what}: capture params {shot.capture_params}'
+    return taken

@@ -234,12 +234,7 @@ def capture(client, req, response=None, pixel_format=None, contrast=CONTRAST_DEF
     assert image.format == want_format, f'{what}: {format_name(image.format)}'
     assert image.pixel_format == want_pixel, f'{what}: {pixel_name(image.pixel_format)}'
     assert (image.cols, image.rows) == (COLS, ROWS), f'{what}: {image.cols}x{image.rows}'
-    shot = response.shot
-    assert shot.HasField('acquisition_time'), what
-    taken = shot.acquisition_time.ToNanoseconds()
-    assert abs(taken - time.time_ns()) < 10e9, f'{what}: acquired at {shot.acquisition_time}'
-    assert shot.capture_params.custom_params == req.custom_params, \
-        f'{what}: capture params {shot.capture_params}'
+    sdk_images.check_shot(what, response.shot, req)
     result = Capture(req, response, contrast)
     if want_format == RAW:
         result.instants = PATTERN.instants(pixels(image), contrast, want_pixel)

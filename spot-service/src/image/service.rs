@@ -216,9 +216,8 @@ impl<I: ImageServiceInfo> ImageService<I> {
             .zip(self.sources)
             .map(|(name, make)| (name, make(context.clone())))
             .collect();
-        let list: Vec<_> = sources.iter().map(|(_, s)| s.proto().clone()).collect();
         ImageServer {
-            sources: wire::encode_sources(&list),
+            sources: wire::encode_sources(sources.iter().map(|(_, s)| s.proto().clone()).collect()),
             by_name: sources.into_iter().collect(),
         }
     }

@@ -66,9 +66,9 @@ fn put_image_response(segments: &mut Segments, mut answer: ImageResponse) {
 }
 
 /// The `image_sources` entries of a `ListImageSourcesResponse`, encoded once.
-pub(crate) fn encode_sources(sources: &[ImageSource]) -> Bytes {
+pub(crate) fn encode_sources(sources: Vec<ImageSource>) -> Bytes {
     ListImageSourcesResponse {
-        image_sources: sources.to_vec(),
+        image_sources: sources,
         ..Default::default()
     }
     .encode_to_vec()
@@ -204,7 +204,7 @@ mod tests {
         };
         let decoded: ListImageSourcesResponse = decode(list_image_sources_response(
             &header,
-            &encode_sources(&sources),
+            &encode_sources(sources.clone()),
         ));
         assert_eq!(
             decoded,

@@ -31,6 +31,7 @@ import sys
 import time
 
 import grpc
+import numpy as np
 
 from bosdyn.api import image_pb2, image_service_pb2_grpc
 from bosdyn.api import service_customization_pb2 as sc
@@ -145,11 +146,16 @@ def request(source, image_format=None, pixel_format=None, contrast=None, **kwarg
 
 
 
+# The most a decoded JPEG may differ from the source's pixels, on average per sample.
+JPEG_MEAN_ERROR = 8
+
+
 def check_image(target, req, response, pixel_format=None, contrast=DEFAULT_CONTRAST,
                 resize=None):
     """An OK response to `req`: the source, the image's format, pixel format, size and data (RAW:
-    byte for byte; JPEG: structure, size and components), the acquisition time near now, the
-    capture parameters echoed. Returns the acquisition time in nanoseconds."""
+    byte for byte; JPEG: structure, size and components, and at full size decoded and near the
+    source's pixels), the acquisition time near now, the capture parameters echoed. Returns the
+    acquisition time in nanoseconds."""
     what = describe(req)
     assert response.status == OK, f'{what}: {status_name(response.status)}'
     source = req.image_source_name
@@ -174,6 +180,15 @@ def check_image(target, req, response, pixel_format=None, contrast=DEFAULT_CONTR
         components = 1 if want_pixel == GREY8 else 3
         assert parse_jpeg(image.data) == (cols, rows, components), \
             f'{what}: JPEG {parse_jpeg(image.data)}'
+        if resize is None:
+            expected = np.frombuffer(expected_pixels(source, want_pixel, contrast),
+                                     dtype=np.uint8).reshape(
+                (rows, cols) if components == 1 else (rows, cols, components))
+            error = sdk_images.jpeg_error(image.data, expected)
+            # JPEG's loss stays under 8 on average even at quality 10 or contrast 255; another
+            # image (channels swapped, another contrast) is 45 or more off.
+            assert error.mean() < JPEG_MEAN_ERROR, \
+                f'{what}: decoded JPEG off the source by {error.mean():.2f} on average'
     return sdk_images.check_shot(what, response.shot, req)
 
 

@@ -3,8 +3,12 @@ services have in common (sdk_image_service.py, sdk_web_cam.py): the image enums'
 formula, a JPEG structure check, and the per-image errors as the official `ImageClient` raises
 them.
 """
+import io
 import struct
 import time
+
+import numpy as np
+from PIL import Image as PilImage
 
 from bosdyn.api import image_pb2
 from bosdyn.client.exceptions import CustomParamError
@@ -137,3 +141,17 @@ def check_shot(what, shot, req):
     assert shot.capture_params.custom_params == req.custom_params, \
         f'{what}: capture params {shot.capture_params}'
     return taken
+
+
+def decode_jpeg(data):
+    """The pixels of a JPEG, decoded by Pillow (an independent decoder): rows x cols x 3 for
+    colour, rows x cols for grey."""
+    return np.asarray(PilImage.open(io.BytesIO(data)))
+
+
+def jpeg_error(data, expected):
+    """The absolute difference, per sample, between a decoded JPEG and the `expected` pixels (an
+    array of the same shape)."""
+    decoded = decode_jpeg(data)
+    assert decoded.shape == expected.shape, f'decoded {decoded.shape}, not {expected.shape}'
+    return np.abs(decoded.astype(np.int16) - expected.astype(np.int16))

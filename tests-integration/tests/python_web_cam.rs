@@ -7,7 +7,7 @@
 //!
 //! `tests-integration/python/sdk_web_cam.py` does the checking: the listed source (size, pixel
 //! formats, the Contrast spec); JPEG and RAW in every advertised pixel format (RAW pixel for
-//! pixel against the test pattern, JPEG structure, decoded if the venv has a decoder);
+//! pixel against the test pattern, JPEG structure, and decoded by Pillow to the RAW image of the same frame);
 //! acquisition times increasing, with the pattern moving as far as they are apart; Contrast 2
 //! and other good values changing the pixels as the pattern defines; bad Contrast values and
 //! types refused with `STATUS_CUSTOM_PARAMS_ERROR`, as the official validator says; an unknown

@@ -327,7 +327,7 @@ fn generate(
                 user_token_required: #user_token_required,
             };
 
-            fn add_to_routes(self, routes: &mut #private::tonic::service::RoutesBuilder) {
+            fn add_to_routes(self, routes: &mut #private::ServiceRoutes) {
                 routes.add_service(
                     #build_server
                         .max_decoding_message_size(#private::MAX_MESSAGE_SIZE)
@@ -587,7 +587,7 @@ mod tests {
                     };
                 fn add_to_routes(
                     self,
-                    routes: &mut ::spot_service::__private::tonic::service::RoutesBuilder,
+                    routes: &mut ::spot_service::__private::ServiceRoutes,
                 ) {
                     routes.add_service(
                         <robot_id_service_server::RobotIdServiceServer<Self>>::new(self)

@@ -263,7 +263,7 @@ fn generate(imp: &ItemImpl, args: &Args) -> TokenStream {
             const METADATA: #private::ServiceMetadata =
                 <Self as #mission::RemoteMission>::METADATA;
 
-            fn add_to_routes(self, routes: &mut #private::tonic::service::RoutesBuilder) {
+            fn add_to_routes(self, routes: &mut #private::ServiceRoutes) {
                 #private::SpotService::add_to_routes(#mission::MissionService::new(self), routes);
             }
         }

@@ -34,15 +34,18 @@ pub mod payload;
 pub mod power;
 pub mod remote_mission;
 pub mod robot;
+mod routes;
 mod runner;
 mod segmented;
 pub mod self_ip;
+mod server;
 mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time_sync;
 
 pub use error::{Result, RpcError};
+pub use routes::ServiceRoutes;
 pub use runner::{
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_HOOK_TIMEOUT, RunnerError, ServiceRunner, ServiceRunnerBuilder,
     ShutdownHandle,
@@ -57,6 +60,7 @@ pub use spot_service_protos as proto;
 pub mod __private {
     pub use crate::header::{IntoSpotResponse, MethodInfo, handle_unary, into_handler_result};
     pub use crate::proto::ServerFor;
+    pub use crate::routes::ServiceRoutes;
     pub use crate::service::{MAX_MESSAGE_SIZE, ServiceMetadata, SpotService};
     pub use async_trait::async_trait;
     pub use tonic;

@@ -13,11 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::codegen::Service;
 use tonic::codegen::http;
 use tonic::server::NamedService;
-use tonic::service::RoutesBuilder;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::ServiceRoutes;
 use crate::connection::CuttableConnection;
 use crate::directory::{
     DirectoryKeepAlive, DirectoryRegistrationClient, KeepAliveConfig, RegistrationStatus,
@@ -43,9 +43,6 @@ pub enum RunnerError {
     /// Signal handlers could not be installed.
     #[error("cannot install shutdown signal handlers: {0}")]
     Signals(std::io::Error),
-    /// The gRPC server failed.
-    #[error("gRPC server failed: {0}")]
-    Serve(#[from] tonic::transport::Error),
     /// Reflection could not be set up from the registered descriptor sets.
     #[cfg(feature = "reflection")]
     #[error("invalid file descriptor set for reflection: {0}")]
@@ -75,7 +72,7 @@ pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ServiceRunnerBuilder {
     host: String,
     port: u16,
-    routes: RoutesBuilder,
+    routes: ServiceRoutes,
     services: Vec<ServiceMetadata>,
     service_grpc_names: Vec<&'static str>,
     health_names: Vec<&'static str>,
@@ -263,7 +260,7 @@ fn format_address(host: &str, port: u16) -> String {
 pub struct ServiceRunner {
     listener: TcpListener,
     local_addr: SocketAddr,
-    routes: RoutesBuilder,
+    routes: ServiceRoutes,
     services: Vec<ServiceMetadata>,
     service_grpc_names: Vec<&'static str>,
     health_names: Vec<&'static str>,
@@ -306,7 +303,7 @@ impl ServiceRunner {
         ServiceRunnerBuilder {
             host: "0.0.0.0".to_owned(),
             port: 0,
-            routes: RoutesBuilder::default(),
+            routes: ServiceRoutes::default(),
             services: Vec::new(),
             service_grpc_names: Vec::new(),
             health_names: Vec::new(),
@@ -445,19 +442,19 @@ impl ServiceRunner {
             .map(move |accepted| {
                 accepted.map(|tcp| CuttableConnection::new(tcp, cut.child_token()))
             });
-        let server = tonic::transport::Server::builder()
-            .add_routes(self.routes.routes())
-            .serve_with_incoming_shutdown(incoming, server_stop.clone().cancelled_owned());
-        let mut server = tokio::spawn(server);
+        let mut server = tokio::spawn(crate::server::serve(
+            incoming,
+            self.routes,
+            server_stop.clone(),
+        ));
 
         tokio::select! {
             () = stop => {}
             () = self.shutdown.cancelled() => tracing::info!("shutdown requested"),
             result = &mut server => {
-                // The server stops on its own only when it fails (or panics).
+                // The server stops on its own only when the listener does (or on a panic).
                 return match result {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(RunnerError::Serve(e)),
+                    Ok(()) => Ok(()),
                     Err(join) => std::panic::resume_unwind(join.into_panic()),
                 };
             }
@@ -480,9 +477,9 @@ impl ServiceRunner {
 
         server_stop.cancel();
         match tokio::time::timeout(self.drain_timeout, &mut server).await {
-            Ok(Ok(result)) => {
+            Ok(Ok(())) => {
                 tracing::info!("server stopped");
-                result.map_err(RunnerError::Serve)
+                Ok(())
             }
             Ok(Err(join)) => std::panic::resume_unwind(join.into_panic()),
             Err(_) => {

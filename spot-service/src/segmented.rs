@@ -3,33 +3,32 @@
 //!
 //! tonic encodes every response into one contiguous buffer: a 1 MB RAW image is copied once more
 //! per request, and sixteen requests in flight hold sixteen copies. A [`Segments`] is the protobuf
-//! encoding of a message in pieces (the small fields encoded, large `bytes` shared), and
-//! [`SegmentedServer`] serves chosen unary methods of a service with it. tonic still decodes the
-//! request (size limit, compression refusal) and turns errors into trailers-only responses; only
-//! the body of a successful response is replaced, by the segments framed as one gRPC message and
-//! the same `grpc-status: 0` trailers.
+//! encoding of a message in pieces (the small fields encoded, large `bytes` shared), and a
+//! [`SegmentedRoute`] answers one unary method with it. The runner's server answers these routes
+//! straight from the HTTP/2 stream, before tonic's routing and codec (see `crate::server`);
+//! [`SegmentedService`] serves one from tonic's routes instead. Requests are read and decoded with
+//! the statuses tonic's server gives for the same faults (size limit, compression refusal,
+//! truncated or malformed message), and errors are trailers-only responses.
 //!
 //! Protobuf parsers accept fields in any order, so an encoder is free to write the large field
 //! last: the length of every enclosing message is known up front from `encoded_len`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::marker::PhantomData;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{BufMut as _, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use http_body::Frame;
+use http_body_util::BodyExt as _;
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint};
 use tonic::body::Body;
-use tonic::codec::{BufferSettings, Codec, EncodeBuf, Encoder};
 use tonic::codegen::Service;
-use tonic::server::{Grpc, NamedService, UnaryService};
+use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status};
-use tonic_prost::ProstDecoder;
 
 use crate::service::MAX_MESSAGE_SIZE;
 
@@ -140,22 +139,198 @@ impl Segments {
     }
 }
 
-/// One gRPC length-prefixed message as buffers (carried from the handler to the route in the
-/// response's extensions).
+/// One gRPC length-prefixed message as buffers.
 #[derive(Debug, Clone)]
 pub(crate) struct EncodedMessage(Vec<Bytes>);
 
 impl EncodedMessage {
+    /// The buffers, in order.
+    pub(crate) fn into_buffers(self) -> Vec<Bytes> {
+        self.0
+    }
+
     /// The buffers joined (for tests).
     #[cfg(test)]
     pub(crate) fn to_vec(&self) -> Vec<u8> {
         self.0.concat()
     }
+}
 
-    /// The buffers (for tests).
-    #[cfg(test)]
-    pub(crate) fn buffers(&self) -> &[Bytes] {
-        &self.0
+/// What a segmented handler answers: the response metadata and the encoded message.
+pub(crate) type SegmentedResult = Result<Response<Segments>, Status>;
+
+/// What a [`SegmentedRoute`] answers: the response metadata and the message, or the status of a
+/// failed call.
+pub(crate) type SegmentedReply = Result<(MetadataMap, EncodedMessage), Status>;
+
+/// A unary method answered with segments: called with the request's head and its body (the
+/// gRPC-framed request message, read with [`read_unary_body`]).
+pub(crate) type SegmentedRoute =
+    Arc<dyn Fn(http::request::Parts, Bytes) -> BoxFuture<'static, SegmentedReply> + Send + Sync>;
+
+/// A route that decodes `Req` from the body (with the statuses tonic's server gives for the same
+/// faults) and answers with `handler`.
+pub(crate) fn segmented_route<Req, F, Fut>(handler: F) -> SegmentedRoute
+where
+    Req: Message + Default + Send + 'static,
+    F: Fn(Request<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = SegmentedResult> + Send + 'static,
+{
+    Arc::new(move |parts, body| {
+        let answer = decode_unary::<Req>(&parts.headers, &body).map(|message| {
+            handler(Request::from_http(http::Request::from_parts(
+                parts, message,
+            )))
+        });
+        Box::pin(async move {
+            let (metadata, segments, _) = answer?.await?.into_parts();
+            Ok((metadata, segments.into_grpc_message()?))
+        })
+    })
+}
+
+/// Reads a unary request's body: one gRPC-framed message, checked against
+/// [`MAX_MESSAGE_SIZE`] as soon as its length prefix arrives.
+pub(crate) async fn read_unary_body<B>(body: B) -> Result<Bytes, Status>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    let mut body = pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| Status::from_error(error.into()))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
+        // The common case, the whole message in one DATA frame, is kept without a copy.
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            None => joined.extend_from_slice(&chunk),
+            Some(previous) => {
+                joined.extend_from_slice(&previous);
+                joined.extend_from_slice(&chunk);
+            }
+        }
+        let received = first.as_deref().unwrap_or(&joined);
+        if let Some(len) = message_len(received) {
+            if len > MAX_MESSAGE_SIZE {
+                return Err(Status::out_of_range(format!(
+                    "Error, decoded message length too large: found {len} bytes, the limit is: \
+                     {MAX_MESSAGE_SIZE} bytes"
+                )));
+            }
+            if received.len() > GRPC_PREFIX + len {
+                return Err(Status::internal(
+                    "more than one request message in a unary call",
+                ));
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
+}
+
+/// The message length in a gRPC prefix, once the prefix is complete.
+fn message_len(framed: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = framed.get(1..GRPC_PREFIX)?.try_into().ok()?;
+    Some(u32::from_be_bytes(prefix) as usize)
+}
+
+/// Decodes the one message of a unary request body read by [`read_unary_body`].
+fn decode_unary<Req: Message + Default>(
+    headers: &http::HeaderMap,
+    framed: &[u8],
+) -> Result<Req, Status> {
+    if let Some(encoding) = headers.get("grpc-encoding")
+        && encoding != "identity"
+    {
+        let mut status = Status::unimplemented(format!(
+            "Content is compressed with `{}` which isn't supported",
+            String::from_utf8_lossy(encoding.as_bytes())
+        ));
+        status.metadata_mut().insert(
+            "grpc-accept-encoding",
+            MetadataValue::from_static("identity"),
+        );
+        return Err(status);
+    }
+    let Some(len) = message_len(framed) else {
+        return Err(if framed.is_empty() {
+            Status::internal("Missing request message.")
+        } else {
+            Status::internal("Unexpected EOF decoding stream.")
+        });
+    };
+    let Some(message) = framed.get(GRPC_PREFIX..GRPC_PREFIX + len) else {
+        return Err(Status::internal("Unexpected EOF decoding stream."));
+    };
+    match framed[0] {
+        0 => Req::decode(message).map_err(|error| Status::internal(error.to_string())),
+        1 => Err(Status::internal(
+            "protocol error: received message with compressed-flag but no grpc-encoding was \
+             specified",
+        )),
+        flag => Err(Status::internal(format!(
+            "protocol error: received message with invalid compression flag: {flag} (valid flags \
+             are 0 and 1)"
+        ))),
+    }
+}
+
+/// The head of a successful gRPC response carrying `metadata`.
+pub(crate) fn response_head(metadata: MetadataMap) -> http::Response<()> {
+    let mut head = http::Response::new(());
+    *head.headers_mut() = metadata.into_headers();
+    head.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    head
+}
+
+/// The trailers of a successful gRPC response.
+pub(crate) fn ok_trailers() -> http::HeaderMap {
+    let mut trailers = http::HeaderMap::new();
+    // Adding the headers of an OK status without details cannot fail.
+    let _ = Status::ok("").add_header(&mut trailers);
+    trailers
+}
+
+/// A [`SegmentedRoute`] as a tower service, for serving it from tonic's routes (the runner's own
+/// server answers it without this).
+#[derive(Clone)]
+pub(crate) struct SegmentedService(pub(crate) SegmentedRoute);
+
+impl<B> Service<http::Request<B>> for SegmentedService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let route = self.0.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let reply = match read_unary_body(body).await {
+                Ok(body) => route(parts, body).await,
+                Err(status) => Err(status),
+            };
+            Ok(match reply {
+                Ok((metadata, message)) => {
+                    let (head, ()) = response_head(metadata).into_parts();
+                    http::Response::from_parts(head, Body::new(SegmentedBody::new(message)))
+                }
+                Err(status) => status.into_http(),
+            })
+        })
     }
 }
 
@@ -167,12 +342,9 @@ struct SegmentedBody {
 
 impl SegmentedBody {
     fn new(message: EncodedMessage) -> Self {
-        let mut trailers = http::HeaderMap::new();
-        // Adding the headers of an OK status without details cannot fail.
-        let _ = Status::ok("").add_header(&mut trailers);
         Self {
             buffers: message.0.into(),
-            trailers: Some(trailers),
+            trailers: Some(ok_trailers()),
         }
     }
 }
@@ -194,144 +366,6 @@ impl http_body::Body for SegmentedBody {
 
     fn is_end_stream(&self) -> bool {
         self.buffers.is_empty() && self.trailers.is_none()
-    }
-}
-
-/// What a segmented handler answers: the response metadata and the encoded message.
-pub(crate) type SegmentedResult = Result<Response<Segments>, Status>;
-
-type Route =
-    Arc<dyn Fn(http::Request<Body>) -> BoxFuture<'static, http::Response<Body>> + Send + Sync>;
-
-/// A gRPC service (named by `N`) whose unary methods are served with segmented responses;
-/// other methods answer UNIMPLEMENTED, as tonic's generated servers do.
-pub(crate) struct SegmentedServer<N> {
-    routes: Arc<HashMap<String, Route>>,
-    name: PhantomData<fn() -> N>,
-}
-
-impl<N> Clone for SegmentedServer<N> {
-    fn clone(&self) -> Self {
-        Self {
-            routes: self.routes.clone(),
-            name: PhantomData,
-        }
-    }
-}
-
-impl<N: NamedService> SegmentedServer<N> {
-    /// A server with no method yet.
-    pub(crate) fn new() -> Self {
-        Self {
-            routes: Arc::new(HashMap::new()),
-            name: PhantomData,
-        }
-    }
-
-    /// Serves `method` with `handler`.
-    pub(crate) fn method<Req, F, Fut>(mut self, method: &str, handler: F) -> Self
-    where
-        Req: Message + Default + Send + 'static,
-        F: Fn(Request<Req>) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = SegmentedResult> + Send + 'static,
-    {
-        let route: Route = Arc::new(move |request| {
-            let handler = handler.clone();
-            Box::pin(async move {
-                let mut grpc = Grpc::new(SegmentedCodec::<Req>(PhantomData))
-                    .apply_max_message_size_config(Some(MAX_MESSAGE_SIZE), Some(MAX_MESSAGE_SIZE));
-                let response = grpc.unary(SegmentedUnary(handler), request).await;
-                let (mut parts, body) = response.into_parts();
-                match parts.extensions.remove::<EncodedMessage>() {
-                    Some(message) => {
-                        http::Response::from_parts(parts, Body::new(SegmentedBody::new(message)))
-                    }
-                    None => http::Response::from_parts(parts, body),
-                }
-            })
-        });
-        let path = format!("/{}/{method}", N::NAME);
-        Arc::make_mut(&mut self.routes).insert(path, route);
-        self
-    }
-}
-
-impl<N: NamedService> NamedService for SegmentedServer<N> {
-    const NAME: &'static str = N::NAME;
-}
-
-impl<N> Service<http::Request<Body>> for SegmentedServer<N> {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<http::Response<Body>, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        match self.routes.get(request.uri().path()) {
-            Some(route) => {
-                let response = route(request);
-                Box::pin(async move { Ok(response.await) })
-            }
-            None => Box::pin(async { Ok(Status::unimplemented("").into_http()) }),
-        }
-    }
-}
-
-/// Runs the handler and moves its encoded message into the response's extensions; tonic then
-/// sees an empty placeholder message.
-struct SegmentedUnary<F>(F);
-
-impl<Req, F, Fut> UnaryService<Req> for SegmentedUnary<F>
-where
-    F: Fn(Request<Req>) -> Fut,
-    Fut: Future<Output = SegmentedResult> + Send + 'static,
-{
-    type Response = Placeholder;
-    type Future = BoxFuture<'static, Result<Response<Placeholder>, Status>>;
-
-    fn call(&mut self, request: Request<Req>) -> Self::Future {
-        let answer = (self.0)(request);
-        Box::pin(async move {
-            let (metadata, segments, mut extensions) = answer.await?.into_parts();
-            extensions.insert(segments.into_grpc_message()?);
-            Ok(Response::from_parts(metadata, Placeholder, extensions))
-        })
-    }
-}
-
-/// The message tonic encodes in place of a segmented one (its body is then replaced).
-struct Placeholder;
-
-/// Decodes `Req` with prost; "encodes" the placeholder as nothing.
-struct SegmentedCodec<Req>(PhantomData<fn() -> Req>);
-
-impl<Req: Message + Default + Send + 'static> Codec for SegmentedCodec<Req> {
-    type Encode = Placeholder;
-    type Decode = Req;
-    type Encoder = PlaceholderEncoder;
-    type Decoder = ProstDecoder<Req>;
-
-    fn encoder(&mut self) -> PlaceholderEncoder {
-        PlaceholderEncoder
-    }
-
-    fn decoder(&mut self) -> ProstDecoder<Req> {
-        ProstDecoder::new(BufferSettings::default())
-    }
-}
-
-/// See [`SegmentedCodec`].
-struct PlaceholderEncoder;
-
-impl Encoder for PlaceholderEncoder {
-    type Item = Placeholder;
-    type Error = Status;
-
-    fn encode(&mut self, _: Placeholder, _: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        Ok(())
     }
 }
 

@@ -1,6 +1,6 @@
 //! What a hosted Spot service is: gRPC routes plus the metadata a directory registration needs.
 
-use tonic::service::RoutesBuilder;
+use crate::ServiceRoutes;
 
 /// The largest gRPC message spot-service servers and clients send or accept: 100 MiB, like the
 /// official Python SDK (tonic's 4 MiB default is too small for images).
@@ -34,5 +34,5 @@ pub trait SpotService: Send + Sync + 'static {
     const METADATA: ServiceMetadata;
 
     /// Adds the service's gRPC routes (with spot-service's message size limits) to `routes`.
-    fn add_to_routes(self, routes: &mut RoutesBuilder);
+    fn add_to_routes(self, routes: &mut ServiceRoutes);
 }

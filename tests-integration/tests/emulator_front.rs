@@ -84,9 +84,9 @@ impl Routing for TestRouting {
 }
 
 fn robot_id_routes() -> tonic::service::Routes {
-    let mut builder = tonic::service::RoutesBuilder::default();
-    FixedRobotId.add_to_routes(&mut builder);
-    builder.routes()
+    let mut routes = spot_service::ServiceRoutes::default();
+    FixedRobotId.add_to_routes(&mut routes);
+    routes.into_tonic_routes()
 }
 
 /// A front on `127.0.0.1:0` with the robot-id service at `id.spot.robot` (no token) and again

@@ -283,12 +283,12 @@ impl FakeRobot {
             }
         });
 
-        let mut routes = tonic::service::RoutesBuilder::default();
+        let mut routes = spot_service::ServiceRoutes::default();
         FixedRobotId.add_to_routes(&mut routes);
         SpotEcho.add_to_routes(&mut routes);
         let calls = Arc::new(Mutex::new(Vec::new()));
         let service = Recording {
-            routes: routes.routes(),
+            routes: routes.into_tonic_routes(),
             calls: calls.clone(),
         };
         let serve = tokio::spawn(async move {

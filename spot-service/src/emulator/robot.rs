@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tonic::service::RoutesBuilder;
 
-use crate::SpotService;
 use crate::emulator::front::{CaError, EmulatorCa, FrontConfig, FrontError, RunningFront};
 use crate::emulator::services::lease::EmulatedLease;
 use crate::emulator::services::power::EmulatedPower;
@@ -21,6 +19,7 @@ use crate::emulator::services::{
 };
 use crate::emulator::state::{EmulatorConfig, EmulatorState, StateError};
 use crate::robot::{RobotConfig, RobotError, Trust};
+use crate::{ServiceRoutes, SpotService};
 
 /// How often silent directory entries are dropped and the state file is checked for the
 /// operator's changes (liveness timeouts are seconds).
@@ -118,10 +117,10 @@ impl EmulatorBuilder {
         }
         let ca = Arc::new(ca);
 
-        let routes = |add: &dyn Fn(&mut RoutesBuilder)| {
-            let mut builder = RoutesBuilder::default();
-            add(&mut builder);
-            builder.routes()
+        let routes = |add: &dyn Fn(&mut ServiceRoutes)| {
+            let mut routes = ServiceRoutes::default();
+            add(&mut routes);
+            routes.into_tonic_routes()
         };
         let auth = routes(&|b| EmulatedAuth::new(state.clone()).add_to_routes(b));
         let id = routes(&|b| EmulatedRobotId::new(state.clone()).add_to_routes(b));

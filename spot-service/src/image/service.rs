@@ -8,13 +8,13 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tonic::codegen::{Body, Bytes, StdError};
 use tonic::server::NamedService;
-use tonic::service::RoutesBuilder;
 use tonic::{Request, Response};
 
 use super::encode::JpegEncoder;
 use super::runtime::{Clock, FaultSink, ServedSource, ServiceContext, SourceRuntime};
 use super::source::ImageSource;
 use super::wire;
+use crate::ServiceRoutes;
 use crate::fault::{FaultClient, FaultReporter, fault_id};
 use crate::header::{MethodInfo, handle_unary};
 use crate::proto::bosdyn::api::image_response::Status as ImageStatus;
@@ -22,7 +22,7 @@ use crate::proto::bosdyn::api::{
     GetImageRequest, GetImageResponse, ImageResponse, ListImageSourcesRequest,
     ListImageSourcesResponse, service_fault,
 };
-use crate::segmented::{SegmentedResult, SegmentedServer};
+use crate::segmented::{SegmentedResult, segmented_route};
 use crate::service::{ServiceMetadata, SpotService};
 use crate::time_sync::TimeSyncKeeper;
 
@@ -303,20 +303,25 @@ impl<I: ImageServiceInfo> SpotService for ImageService<I> {
     const GRPC_NAME: &'static str = SERVICE_TYPE;
     const METADATA: ServiceMetadata = I::METADATA;
 
-    fn add_to_routes(self, routes: &mut RoutesBuilder) {
-        // Served with segmented responses: image data goes to the socket without a copy.
+    fn add_to_routes(self, routes: &mut ServiceRoutes) {
+        // Answered by the runner's server directly, with segmented responses: image data goes to
+        // the socket without a copy.
         let server = Arc::new(self.into_server());
         let lister = server.clone();
-        routes.add_service(
-            SegmentedServer::<ImageServiceName>::new()
-                .method("ListImageSources", move |request| {
+        routes
+            .add_segmented::<ImageServiceName>(
+                "ListImageSources",
+                segmented_route(move |request| {
                     let server = lister.clone();
                     async move { server.list_image_sources(request).await }
-                })
-                .method("GetImage", move |request| {
+                }),
+            )
+            .add_segmented::<ImageServiceName>(
+                "GetImage",
+                segmented_route(move |request| {
                     let server = server.clone();
                     async move { server.get_image(request).await }
                 }),
-        );
+            );
     }
 }

@@ -177,7 +177,7 @@ mod tests {
         let message = segments.into_grpc_message().unwrap();
         assert!(
             message
-                .buffers()
+                .into_buffers()
                 .iter()
                 .any(|b| b.as_ptr() == data.as_ptr()),
             "the image data is sent from its own buffer"

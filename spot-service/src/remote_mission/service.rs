@@ -5,7 +5,6 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use tonic::codegen::{Body, Bytes, StdError};
-use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
 use super::context::{EstablishContext, StopContext, TickContext};
@@ -462,7 +461,7 @@ impl<M: RemoteMission> SpotService for MissionService<M> {
     const GRPC_NAME: &'static str = SERVICE_TYPE;
     const METADATA: ServiceMetadata = M::METADATA;
 
-    fn add_to_routes(self, routes: &mut RoutesBuilder) {
+    fn add_to_routes(self, routes: &mut crate::ServiceRoutes) {
         routes.add_service(
             RemoteMissionServiceServer::new(self)
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)

@@ -54,6 +54,6 @@ fn main() {
     assert_eq!(response.robot_id.unwrap().serial_number, "spot-01");
     support::check_header(&response.header, "tester", Code::Ok);
 
-    let mut routes = tonic::service::RoutesBuilder::default();
+    let mut routes = spot_service::ServiceRoutes::default();
     service.add_to_routes(&mut routes);
 }

@@ -80,6 +80,6 @@ fn main() {
     let stream = support::block_on(Service.watch(request)).unwrap().into_inner();
     assert_eq!(stream[0].header, None);
 
-    let mut routes = tonic::service::RoutesBuilder::default();
+    let mut routes = spot_service::ServiceRoutes::default();
     Service.add_to_routes(&mut routes);
 }

@@ -15,6 +15,6 @@ impl RobotIdService for Service {
 
 fn main() {
     assert_eq!(Service::METADATA.service_type, "bosdyn.api.RobotIdService");
-    let mut routes = spot_service::__private::tonic::service::RoutesBuilder::default();
+    let mut routes = spot_service::ServiceRoutes::default();
     Service.add_to_routes(&mut routes);
 }

@@ -20,8 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
-use tonic::service::RoutesBuilder;
-
 use crate::proto::bosdyn::api::time_sync_service_server::{TimeSyncService, TimeSyncServiceServer};
 use crate::proto::bosdyn::api::time_sync_state::Status;
 use crate::proto::bosdyn::api::{
@@ -317,7 +315,7 @@ impl SpotService for EmulatedTimeSync {
     const GRPC_NAME: &'static str = <TimeSyncCore as SpotService>::GRPC_NAME;
     const METADATA: ServiceMetadata = <TimeSyncCore as SpotService>::METADATA;
 
-    fn add_to_routes(self, routes: &mut RoutesBuilder) {
+    fn add_to_routes(self, routes: &mut crate::ServiceRoutes) {
         routes.add_service(
             TimeSyncServiceServer::new(self)
                 .max_decoding_message_size(crate::MAX_MESSAGE_SIZE)

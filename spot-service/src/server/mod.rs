@@ -1,0 +1,239 @@
+//! The HTTP/2 server under [`ServiceRunner`](crate::ServiceRunner): plain h2c connections served
+//! with the h2 crate.
+//!
+//! Each request runs in a task of its own. A segmented route (see [`crate::segmented`]) is
+//! answered straight from the stream: its body read, the message decoded, the handler run, and
+//! the response sent as one DATA frame of the message's buffers. Every other request goes to
+//! tonic's routes, with the stream bridged to an HTTP body and the response body sent under
+//! HTTP/2 flow control. Both get what tonic's server gives a call: the client's `grpc-timeout`
+//! enforced, the connection's address in the request's extensions (`Request::remote_addr`), and
+//! the call dropped when the client resets its stream.
+//!
+//! The image RPCs are why this is not hyper under `tonic::transport::Server`: per call, the
+//! routing, codec and dispatch of those layers cost about as much as the whole of a
+//! ListImageSources call (docs/src/performance.md has the figures).
+
+mod body;
+mod deadline;
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::io;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use h2::RecvStream;
+use h2::server::SendResponse;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_stream::{Stream, StreamExt as _};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::Status;
+use tonic::codegen::Service as _;
+use tonic::metadata::MetadataMap;
+use tonic::service::Routes;
+use tonic::transport::server::Connected;
+
+use self::body::{RequestBody, SendBuf, SendError, send_body};
+use crate::routes::ServiceRoutes;
+use crate::segmented::{
+    EncodedMessage, SegmentedRoute, ok_trailers, read_unary_body, response_head,
+};
+
+/// Pause after an accept error that is not about one connection (e.g. out of file
+/// descriptors), so the accept loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// HTTP/2 settings, hyper's server defaults (what tonic's server used): 1 MiB stream and
+/// connection windows, 16 KiB frames and header lists, at most 400 KiB buffered per stream
+/// through flow-control reservations.
+fn h2_builder() -> h2::server::Builder {
+    let mut builder = h2::server::Builder::new();
+    builder
+        .initial_window_size(1024 * 1024)
+        .initial_connection_window_size(1024 * 1024)
+        .max_frame_size(16 * 1024)
+        .max_header_list_size(16 * 1024)
+        .max_send_buffer_size(400 * 1024);
+    builder
+}
+
+/// Where requests go: segmented routes by path, tonic's routes for the rest.
+struct Dispatch {
+    routes: Routes,
+    segmented: HashMap<String, SegmentedRoute>,
+}
+
+/// A call's answer, before it is sent.
+enum Reply {
+    /// A segmented route's response metadata and message.
+    Segmented(MetadataMap, EncodedMessage),
+    /// A whole HTTP response (tonic's, or a failed call's status).
+    Http(http::Response<tonic::body::Body>),
+}
+
+impl From<Status> for Reply {
+    fn from(status: Status) -> Self {
+        Reply::Http(status.into_http())
+    }
+}
+
+impl Dispatch {
+    async fn reply(&self, parts: http::request::Parts, body: RequestBody) -> Reply {
+        if let Some(route) = self.segmented.get(parts.uri.path()) {
+            let answer = match read_unary_body(body).await {
+                Ok(body) => route(parts, body).await,
+                Err(status) => Err(status),
+            };
+            return match answer {
+                Ok((metadata, message)) => Reply::Segmented(metadata, message),
+                Err(status) => status.into(),
+            };
+        }
+        let mut routes = self.routes.clone();
+        let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
+        // tonic's routes are always ready and never fail.
+        let Ok(()) = poll_fn(|cx| {
+            tonic::codegen::Service::<http::Request<tonic::body::Body>>::poll_ready(&mut routes, cx)
+        })
+        .await;
+        let Ok(response) = routes.call(request).await;
+        Reply::Http(response)
+    }
+}
+
+/// Serves `routes` on every connection of `incoming` until `stop`: then no connection is
+/// accepted any more (the listener is closed), each connection is shut down gracefully (GOAWAY,
+/// calls in flight finish), and this returns once all have closed.
+pub(crate) async fn serve<I, IO>(incoming: I, routes: ServiceRoutes, stop: CancellationToken)
+where
+    I: Stream<Item = io::Result<IO>>,
+    IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+{
+    let (routes, segmented) = routes.into_parts();
+    let dispatch = Arc::new(Dispatch { routes, segmented });
+    let connections = TaskTracker::new();
+    {
+        let mut incoming = pin!(incoming);
+        loop {
+            let accepted = tokio::select! {
+                () = stop.cancelled() => break,
+                accepted = incoming.next() => accepted,
+            };
+            match accepted {
+                Some(Ok(io)) => {
+                    connections.spawn(serve_connection(io, dispatch.clone(), stop.clone()));
+                }
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "could not accept a connection");
+                    if !is_per_connection(&error) {
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+    connections.close();
+    connections.wait().await;
+}
+
+/// Whether an accept error concerns only the connection being accepted.
+fn is_per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+    )
+}
+
+/// Serves one connection until it closes; on `stop`, shuts it down gracefully.
+async fn serve_connection<IO>(io: IO, dispatch: Arc<Dispatch>, stop: CancellationToken)
+where
+    IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+{
+    let info = io.connect_info();
+    let mut connection = tokio::select! {
+        handshake = h2_builder().handshake::<_, SendBuf>(io) => match handshake {
+            Ok(connection) => connection,
+            Err(error) => {
+                tracing::debug!(%error, "HTTP/2 handshake failed");
+                return;
+            }
+        },
+        () = stop.cancelled() => return,
+    };
+    let mut stopping = false;
+    loop {
+        let next = tokio::select! {
+            next = connection.accept() => next,
+            () = stop.cancelled(), if !stopping => {
+                connection.graceful_shutdown();
+                stopping = true;
+                continue;
+            }
+        };
+        match next {
+            Some(Ok((request, respond))) => {
+                tokio::spawn(answer(request, respond, dispatch.clone(), info.clone()));
+            }
+            Some(Err(error)) => {
+                tracing::debug!(%error, "HTTP/2 connection failed");
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+/// Answers one call, unless the client resets its stream first.
+async fn answer<C: Clone + Send + Sync + 'static>(
+    request: http::Request<RecvStream>,
+    mut respond: SendResponse<SendBuf>,
+    dispatch: Arc<Dispatch>,
+    connect_info: C,
+) {
+    let timeout = deadline::client_timeout(request.headers());
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(connect_info);
+    let reply = dispatch.reply(parts, RequestBody::new(body));
+    let reply = async {
+        match timeout {
+            Some(timeout) => tokio::time::timeout(timeout, reply)
+                .await
+                .unwrap_or_else(|_| Status::cancelled("Timeout expired").into()),
+            None => reply.await,
+        }
+    };
+    let reply = tokio::select! {
+        reply = reply => reply,
+        _ = poll_fn(|cx| respond.poll_reset(cx)) => return,
+    };
+    if let Err(error) = send_reply(&mut respond, reply).await {
+        tracing::debug!(%error, "response not sent");
+    }
+}
+
+/// Sends `reply` on the call's stream.
+async fn send_reply(respond: &mut SendResponse<SendBuf>, reply: Reply) -> Result<(), SendError> {
+    match reply {
+        Reply::Segmented(metadata, message) => {
+            let mut stream = respond.send_response(response_head(metadata), false)?;
+            // All at once: the buffers are already in memory (shared, not copied), and h2 sends
+            // them as the client's window allows.
+            stream.send_data(SendBuf::from(message.into_buffers()), false)?;
+            stream.send_trailers(ok_trailers())?;
+        }
+        Reply::Http(response) => {
+            let (head, body) = response.into_parts();
+            let end = http_body::Body::is_end_stream(&body);
+            let mut stream = respond.send_response(http::Response::from_parts(head, ()), end)?;
+            if !end {
+                send_body(&mut stream, body).await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -232,7 +232,15 @@ async fn malformed_requests_get_the_statuses_tonic_gives() {
         body.put_slice(&[0xff, 0xff, 0xff]);
         body.freeze()
     };
-    let cases: [(&str, Vec<(&str, &str)>, Bytes, Bytes, Code); 6] = [
+    // (case, extra headers, image route body, tonic route body, expected code)
+    type Case = (
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+        Bytes,
+        Bytes,
+        Code,
+    );
+    let cases: [Case; 6] = [
         (
             "empty body",
             vec![],

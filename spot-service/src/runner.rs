@@ -51,7 +51,8 @@ pub enum RunnerError {
 
 type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
-/// Name of the standard health service every runner hosts.
+/// Name of the standard health service every runner hosts (advertised by reflection).
+#[cfg(feature = "reflection")]
 const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 /// Name of the reflection service hosted with the `reflection` feature.
 #[cfg(feature = "reflection")]

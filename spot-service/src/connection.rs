@@ -1,6 +1,6 @@
 //! Accepted connections that can be cut off: when the drain deadline passes, their reads and
-//! writes fail, so hyper closes them and drops the calls still running on them. Without this, a
-//! stuck call would outlive the server that accepted it.
+//! writes fail, so the HTTP/2 connection ends and the calls still running on it are dropped.
+//! Without this, a stuck call would outlive the server that accepted it.
 
 use std::future::Future;
 use std::io;

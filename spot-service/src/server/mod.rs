@@ -1,13 +1,15 @@
 //! The HTTP/2 server under [`ServiceRunner`](crate::ServiceRunner): plain h2c connections served
 //! with the h2 crate.
 //!
-//! Each request runs in a task of its own. A segmented route (see [`crate::segmented`]) is
-//! answered straight from the stream: its body read, the message decoded, the handler run, and
-//! the response sent as one DATA frame of the message's buffers. Every other request goes to
-//! tonic's routes, with the stream bridged to an HTTP body and the response body sent under
-//! HTTP/2 flow control. Both get what tonic's server gives a call: the client's `grpc-timeout`
-//! enforced, the connection's address in the request's extensions (`Request::remote_addr`), and
-//! the call dropped when the client resets its stream.
+//! A segmented route (see [`crate::segmented`]) is answered straight from the stream: its body
+//! read, the message decoded, the handler run, and the response sent as one DATA frame of the
+//! message's buffers. Such a call first runs in the connection's own task, where it usually
+//! completes at once; only if it has to wait does it move to a task of its own. Every other
+//! request runs in a task of its own from the start and goes to tonic's routes, with the stream
+//! bridged to an HTTP body and the response body sent under HTTP/2 flow control. Both get what
+//! tonic's server gives a call: the client's `grpc-timeout` enforced, the connection's address
+//! in the request's extensions (`Request::remote_addr`), and the call dropped when the client
+//! resets its stream.
 //!
 //! The image RPCs are why this is not hyper under `tonic::transport::Server`: per call, the
 //! routing, codec and dispatch of those layers cost about as much as the whole of a
@@ -23,6 +25,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use h2::RecvStream;
 use h2::server::SendResponse;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -79,27 +82,50 @@ impl From<Status> for Reply {
     }
 }
 
+/// Where one request goes.
+enum Target {
+    /// A segmented route.
+    Segmented(SegmentedRoute),
+    /// tonic's routes.
+    Tonic(Routes),
+}
+
 impl Dispatch {
-    async fn reply(&self, parts: http::request::Parts, body: RequestBody) -> Reply {
-        if let Some(route) = self.segmented.get(parts.uri.path()) {
-            let answer = match read_unary_body(body).await {
-                Ok(body) => route(parts, body).await,
-                Err(status) => Err(status),
-            };
-            return match answer {
-                Ok((metadata, message)) => Reply::Segmented(metadata, message),
-                Err(status) => status.into(),
-            };
+    fn target(&self, path: &str) -> Target {
+        match self.segmented.get(path) {
+            Some(route) => Target::Segmented(route.clone()),
+            None => Target::Tonic(self.routes.clone()),
         }
-        let mut routes = self.routes.clone();
-        let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
-        // tonic's routes are always ready and never fail.
-        let Ok(()) = poll_fn(|cx| {
-            tonic::codegen::Service::<http::Request<tonic::body::Body>>::poll_ready(&mut routes, cx)
-        })
-        .await;
-        let Ok(response) = routes.call(request).await;
-        Reply::Http(response)
+    }
+}
+
+impl Target {
+    async fn reply(self, parts: http::request::Parts, body: RequestBody) -> Reply {
+        match self {
+            Target::Segmented(route) => {
+                let answer = match read_unary_body(body).await {
+                    Ok(body) => route(parts, body).await,
+                    Err(status) => Err(status),
+                };
+                match answer {
+                    Ok((metadata, message)) => Reply::Segmented(metadata, message),
+                    Err(status) => status.into(),
+                }
+            }
+            Target::Tonic(mut routes) => {
+                let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
+                // tonic's routes are always ready and never fail.
+                let Ok(()) = poll_fn(|cx| {
+                    tonic::codegen::Service::<http::Request<tonic::body::Body>>::poll_ready(
+                        &mut routes,
+                        cx,
+                    )
+                })
+                .await;
+                let Ok(response) = routes.call(request).await;
+                Reply::Http(response)
+            }
+        }
     }
 }
 
@@ -177,7 +203,20 @@ where
         };
         match next {
             Some(Ok((request, respond))) => {
-                tokio::spawn(answer(request, respond, dispatch.clone(), info.clone()));
+                let target = dispatch.target(request.uri().path());
+                let inline = matches!(target, Target::Segmented(_));
+                let call = answer(request, respond, target, info.clone());
+                if inline {
+                    // A segmented call usually completes at once (its body came with its
+                    // headers, its handler does not block): finished here, it saves a task
+                    // and its response leaves with the connection's next write.
+                    let mut call = Box::pin(call);
+                    if (&mut call).now_or_never().is_none() {
+                        tokio::spawn(call);
+                    }
+                } else {
+                    tokio::spawn(call);
+                }
             }
             Some(Err(error)) => {
                 tracing::debug!(%error, "HTTP/2 connection failed");
@@ -192,13 +231,13 @@ where
 async fn answer<C: Clone + Send + Sync + 'static>(
     request: http::Request<RecvStream>,
     mut respond: SendResponse<SendBuf>,
-    dispatch: Arc<Dispatch>,
+    target: Target,
     connect_info: C,
 ) {
     let timeout = deadline::client_timeout(request.headers());
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(connect_info);
-    let reply = dispatch.reply(parts, RequestBody::new(body));
+    let reply = target.reply(parts, RequestBody::new(body));
     let reply = async {
         match timeout {
             Some(timeout) => tokio::time::timeout(timeout, reply)

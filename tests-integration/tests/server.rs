@@ -15,7 +15,7 @@ use spot_service::client::stamp_request;
 use spot_service::image::ImageService;
 use spot_service::proto::bosdyn::api::image_service_client::ImageServiceClient;
 use spot_service::proto::bosdyn::api::{
-    GetImageRequest, ImageRequest, ListImageSourcesRequest, image, image_response,
+    GetImageRequest, ImageRequest, ImageResponse, ListImageSourcesRequest, image, image_response,
 };
 use tests_integration::proto::echo_service_client::EchoServiceClient;
 use tests_integration::proto::echo_service_server::{EchoService, EchoServiceServer};
@@ -140,8 +140,11 @@ async fn image_and_tonic_calls_share_a_connection() {
     let image = image.expect("GetImage").into_inner();
     let answer = &image.image_responses[0];
     assert_eq!(answer.status(), image_response::Status::Ok);
-    let data = &answer.shot.as_ref().unwrap().image.as_ref().unwrap().data;
-    assert_eq!(data.len(), 640 * 480 * 3, "the whole RAW image arrives");
+    assert_eq!(
+        image_data(answer).len(),
+        640 * 480 * 3,
+        "the whole RAW image arrives"
+    );
     // 3 MiB each way through the tonic route: the request in many DATA frames, the response
     // under the client's 64 KiB initial window.
     let echoed = echoed.expect("Echo");
@@ -173,15 +176,10 @@ async fn a_slow_reader_gets_every_byte() {
     assert_eq!(image.status().code(), Code::Ok);
     let response = spot_service::proto::bosdyn::api::GetImageResponse::decode(image.message())
         .expect("a GetImageResponse");
-    let data = &response.image_responses[0]
-        .shot
-        .as_ref()
-        .unwrap()
-        .image
-        .as_ref()
-        .unwrap()
-        .data;
-    assert_eq!(data.len(), 640 * 480 * 3);
+    assert_eq!(
+        image_data(&response.image_responses[0]).len(),
+        640 * 480 * 3
+    );
 
     let echo = EchoRequest {
         blob: Bytes::from(vec![1u8; 1024 * 1024]),
@@ -394,6 +392,18 @@ async fn a_connection_that_is_not_http2_is_closed_and_the_server_goes_on() {
         .await
         .expect("the server still answers");
     server.stop().await;
+}
+
+/// The image data of a successful answer.
+fn image_data(answer: &ImageResponse) -> &Bytes {
+    &answer
+        .shot
+        .as_ref()
+        .expect("a shot")
+        .image
+        .as_ref()
+        .expect("an image")
+        .data
 }
 
 /// `message` as one gRPC length-prefixed message.

@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 
 use bytes::{BufMut as _, Bytes, BytesMut};
@@ -289,12 +289,15 @@ pub(crate) fn response_head(metadata: MetadataMap) -> http::Response<()> {
     head
 }
 
-/// The trailers of a successful gRPC response.
+/// The trailers of a successful gRPC response (built once; each response sends a copy).
 pub(crate) fn ok_trailers() -> http::HeaderMap {
-    let mut trailers = http::HeaderMap::new();
-    // Adding the headers of an OK status without details cannot fail.
-    let _ = Status::ok("").add_header(&mut trailers);
-    trailers
+    static OK: LazyLock<http::HeaderMap> = LazyLock::new(|| {
+        let mut trailers = http::HeaderMap::new();
+        // Adding the headers of an OK status without details cannot fail.
+        let _ = Status::ok("").add_header(&mut trailers);
+        trailers
+    });
+    OK.clone()
 }
 
 /// A [`SegmentedRoute`] as a tower service, for serving it from tonic's routes (the runner's own

@@ -52,7 +52,6 @@ from sdk_images import (BYTES_PER_PIXEL, DEPTH16, GREY8, GREY16, JPEG, OK, RAW, 
 
 CLIENT_PREFIX = 'SdkImageService'
 RAW_CLIENT_NAME = 'sdk-image-service-raw-stub'
-SERVICE_TYPE = 'bosdyn.api.ImageService'
 
 # The synthetic sources of tests/python_image_service.rs (keep in step with it).
 COLOUR = 'colour'
@@ -546,11 +545,7 @@ def run_checks(target, failure_switch):
 
 
 def robot_mode(options):
-    robot = sdk_checks.logged_in_robot(options, CLIENT_PREFIX)
-    name = options.service
-    sdk_checks.check_directory_entry(robot, name, SERVICE_TYPE, options.authority)
-    client = robot.ensure_client(name)
-    assert isinstance(client, ImageClient), type(client)
+    robot, name, client = sdk_images.robot_image_client(options, CLIENT_PREFIX)
     target = Target(f'{name} via robot', robot.ensure_channel(name), client)
     run_checks(target, options.failure_switch)
     robot.shutdown()

@@ -11,8 +11,10 @@ import numpy as np
 from PIL import Image as PilImage
 
 from bosdyn.api import image_pb2
+from bosdyn.client.image import ImageClient
 from bosdyn.client.exceptions import CustomParamError
 
+import sdk_checks
 from sdk_checks import TIMEOUT, check_official_header, check_param_error, raises
 
 Image = image_pb2.Image
@@ -25,6 +27,19 @@ DEPTH16 = Image.PIXEL_FORMAT_DEPTH_U16
 GREY16 = Image.PIXEL_FORMAT_GREYSCALE_U16
 BYTES_PER_PIXEL = {GREY8: 1, RGB8: 3, RGBA8: 4, DEPTH16: 2, GREY16: 2}
 OK = ImageResponse.STATUS_OK
+
+SERVICE_TYPE = 'bosdyn.api.ImageService'
+
+
+def robot_image_client(options, client_prefix):
+    """Logs in to the robot of `options`, checks the image service's directory entry, and returns
+    the robot, the service's directory name and its official ImageClient."""
+    robot = sdk_checks.logged_in_robot(options, client_prefix)
+    name = options.service
+    sdk_checks.check_directory_entry(robot, name, SERVICE_TYPE, options.authority)
+    client = robot.ensure_client(name)
+    assert isinstance(client, ImageClient), type(client)
+    return robot, name, client
 
 # Out-of-range values of a 0..255 double parameter (the contrast of both image services under
 # test), each with the message the official validator gives for it.

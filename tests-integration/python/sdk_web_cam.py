@@ -32,7 +32,7 @@ import numpy as np
 
 from bosdyn.api import image_pb2, image_service_pb2_grpc
 from bosdyn.api import service_customization_pb2 as sc
-from bosdyn.client.image import ImageClient, UnknownImageSourceError, build_image_request
+from bosdyn.client.image import UnknownImageSourceError, build_image_request
 from bosdyn.client.service_customization_helpers import create_value_validator
 
 import sdk_checks
@@ -44,7 +44,6 @@ from sdk_images import (BYTES_PER_PIXEL, GREY8, JPEG, OK, RAW, RGB8, ImageRespon
 
 CLIENT_PREFIX = 'SdkWebCam'
 RAW_CLIENT_NAME = 'sdk-web-cam-raw-stub'
-SERVICE_TYPE = 'bosdyn.api.ImageService'
 
 # What the web-cam binary serves with `--device-name test-pattern` and no resolution.
 SOURCE = 'test-pattern'
@@ -414,11 +413,7 @@ def unknown_source(client, stub):
 
 
 def robot_mode(options):
-    robot = sdk_checks.logged_in_robot(options, CLIENT_PREFIX)
-    name = options.service
-    sdk_checks.check_directory_entry(robot, name, SERVICE_TYPE, options.authority)
-    client = robot.ensure_client(name)
-    assert isinstance(client, ImageClient), type(client)
+    robot, name, client = sdk_images.robot_image_client(options, CLIENT_PREFIX)
     stub = image_service_pb2_grpc.ImageServiceStub(robot.ensure_channel(name))
     spec = list_sources(client)
     if spec is None:

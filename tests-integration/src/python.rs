@@ -240,3 +240,20 @@ pub async fn run_checks(
 ) -> Result<String, String> {
     CheckScript::start(script, args, patience).finish().await
 }
+
+/// Asserts that a check script's `output` has a passed check (an `ok: ` line) naming each of
+/// `checks`.
+///
+/// # Panics
+///
+/// If one has none, naming it, with the whole output.
+pub fn assert_passed(output: &str, checks: &[&str]) {
+    for check in checks {
+        assert!(
+            output
+                .lines()
+                .any(|line| line.starts_with("ok: ") && line.contains(check)),
+            "no passed check for {check:?}:\n{output}"
+        );
+    }
+}

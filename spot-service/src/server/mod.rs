@@ -4,7 +4,9 @@
 //! A segmented route (see [`crate::segmented`]) is answered straight from the stream: its body
 //! read, the message decoded, the handler run, and the response sent as one DATA frame of the
 //! message's buffers. Such a call first runs in the connection's own task, where it usually
-//! completes at once; only if it has to wait does it move to a task of its own. Every other
+//! completes at once; only if it has to wait does it move to a task of its own. Answers completed
+//! there are held until the connection has no request left to hand out, so that the answers to a
+//! burst of requests leave in one write instead of one write each. Every other
 //! request runs in a task of its own from the start and goes to tonic's routes, with the stream
 //! bridged to an HTTP body and the response body sent under HTTP/2 flow control. Both get what
 //! tonic's server gives a call: the client's `grpc-timeout` enforced, the connection's address
@@ -23,6 +25,7 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -192,9 +195,10 @@ where
         () = stop.cancelled() => return,
     };
     let mut stopping = false;
+    let mut answered = Answered::default();
     loop {
         let next = tokio::select! {
-            next = connection.accept() => next,
+            next = poll_fn(|cx| answered.poll_accept(&mut connection, cx)) => next,
             () = stop.cancelled(), if !stopping => {
                 connection.graceful_shutdown();
                 stopping = true;
@@ -204,18 +208,29 @@ where
         match next {
             Some(Ok((request, respond))) => {
                 let target = dispatch.target(request.uri().path());
+                let timeout = deadline::client_timeout(request.headers());
+                let (mut parts, body) = request.into_parts();
+                parts.extensions.insert(info.clone());
                 let inline = matches!(target, Target::Segmented(_));
-                let call = answer(request, respond, target, info.clone());
+                let reply = target.reply(parts, RequestBody::new(body));
                 if inline {
+                    let mut reply = Box::pin(reply);
                     // A segmented call usually completes at once (its body came with its
-                    // headers, its handler does not block): finished here, it saves a task
-                    // and its response leaves with the connection's next write.
-                    let mut call = Box::pin(call);
-                    if (&mut call).now_or_never().is_none() {
-                        tokio::spawn(call);
+                    // headers, its handler does not block): finished here, it saves a task and
+                    // its response leaves with the others in the connection's next write.
+                    match (&mut reply).now_or_never() {
+                        Some(Reply::Segmented(metadata, message)) => {
+                            answered.push(respond, metadata, message);
+                        }
+                        Some(reply) => {
+                            tokio::spawn(answer(respond, None, std::future::ready(reply)));
+                        }
+                        None => {
+                            tokio::spawn(answer(respond, timeout, reply));
+                        }
                     }
                 } else {
-                    tokio::spawn(call);
+                    tokio::spawn(answer(respond, timeout, reply));
                 }
             }
             Some(Err(error)) => {
@@ -227,17 +242,59 @@ where
     }
 }
 
-/// Answers one call, unless the client resets its stream first.
-async fn answer<C: Clone + Send + Sync + 'static>(
-    request: http::Request<RecvStream>,
+/// A request as h2 hands it out, with the handle to answer it.
+type Incoming = (http::Request<RecvStream>, SendResponse<SendBuf>);
+
+/// Answers completed in the connection's task, not yet handed to h2.
+///
+/// h2 writes what it has queued only once it has read everything the client sent, and a request
+/// is handed out before that: answers queued one by one would each leave in a write (a system
+/// call and a TCP segment) of their own. Held until no request is left to accept, the answers
+/// to a burst of requests leave together.
+#[derive(Default)]
+struct Answered(Vec<(SendResponse<SendBuf>, MetadataMap, EncodedMessage)>);
+
+impl Answered {
+    fn push(
+        &mut self,
+        respond: SendResponse<SendBuf>,
+        metadata: MetadataMap,
+        message: EncodedMessage,
+    ) {
+        self.0.push((respond, metadata, message));
+    }
+
+    /// The next request; when there is none yet, hands the held answers to h2 first (the
+    /// connection's poll then writes them).
+    fn poll_accept<IO>(
+        &mut self,
+        connection: &mut h2::server::Connection<IO, SendBuf>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Incoming, h2::Error>>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        loop {
+            let polled = connection.poll_accept(cx);
+            if polled.is_ready() || self.0.is_empty() {
+                return polled;
+            }
+            for (mut respond, metadata, message) in self.0.drain(..) {
+                if let Err(error) = send_segmented(&mut respond, metadata, message) {
+                    tracing::debug!(%error, "response not sent");
+                }
+            }
+        }
+    }
+}
+
+/// Finishes a call whose answer was not ready at once: waits for `reply` (at most `timeout`),
+/// unless the client resets its stream first, and sends it.
+async fn answer(
     mut respond: SendResponse<SendBuf>,
-    target: Target,
-    connect_info: C,
+    timeout: Option<Duration>,
+    reply: impl Future<Output = Reply>,
 ) {
-    let timeout = deadline::client_timeout(request.headers());
-    let (mut parts, body) = request.into_parts();
-    parts.extensions.insert(connect_info);
-    let reply = target.reply(parts, RequestBody::new(body));
     let reply = async {
         match timeout {
             Some(timeout) => tokio::time::timeout(timeout, reply)
@@ -258,13 +315,7 @@ async fn answer<C: Clone + Send + Sync + 'static>(
 /// Sends `reply` on the call's stream.
 async fn send_reply(respond: &mut SendResponse<SendBuf>, reply: Reply) -> Result<(), SendError> {
     match reply {
-        Reply::Segmented(metadata, message) => {
-            let mut stream = respond.send_response(response_head(metadata), false)?;
-            // All at once: the buffers are already in memory (shared, not copied), and h2 sends
-            // them as the client's window allows.
-            stream.send_data(SendBuf::from(message.into_buffers()), false)?;
-            stream.send_trailers(ok_trailers())?;
-        }
+        Reply::Segmented(metadata, message) => send_segmented(respond, metadata, message)?,
         Reply::Http(response) => {
             let (head, body) = response.into_parts();
             let end = http_body::Body::is_end_stream(&body);
@@ -276,3 +327,20 @@ async fn send_reply(respond: &mut SendResponse<SendBuf>, reply: Reply) -> Result
     }
     Ok(())
 }
+
+/// Sends a segmented route's answer: h2 queues it at once, nothing to wait for.
+fn send_segmented(
+    respond: &mut SendResponse<SendBuf>,
+    metadata: MetadataMap,
+    message: EncodedMessage,
+) -> Result<(), SendError> {
+    let mut stream = respond.send_response(response_head(metadata), false)?;
+    // All at once: the buffers are already in memory (shared, not copied), and h2 sends them as
+    // the client's window allows.
+    stream.send_data(SendBuf::from(message.into_buffers()), false)?;
+    stream.send_trailers(ok_trailers())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -12,6 +12,7 @@ use spot_service::image::{
     CaptureError, Frame, FrameData, ImageService, ImageSource, PixelFormat, SourceInfo,
 };
 use spot_service::params::DictParams;
+use spot_service::proto::bosdyn::api::custom_param::spec::Spec;
 use spot_service::proto::bosdyn::api::image_response::Status;
 use spot_service::proto::bosdyn::api::image_service_client::ImageServiceClient;
 use spot_service::proto::bosdyn::api::{
@@ -487,4 +488,152 @@ async fn unknown_methods_and_undecodable_requests_get_grpc_errors() {
     )
     .await;
     assert_eq!(answers[0].status(), Status::Ok);
+}
+
+#[derive(Debug, Clone, PartialEq, DictParams)]
+struct Tuning {
+    #[param(default = 1.0, min = 0.0, max = 255.0)]
+    contrast: f64,
+    #[param(default = 10, min = 1, max = 1000)]
+    exposure: i64,
+}
+
+/// An 8x8 grey source with defaults of its own, recording the parameters of every capture.
+struct Tuned {
+    name: &'static str,
+    defaults: Option<Tuning>,
+    seen: Arc<std::sync::Mutex<Vec<Tuning>>>,
+}
+
+impl ImageSource for Tuned {
+    type Params = Tuning;
+
+    fn info(&self) -> SourceInfo {
+        SourceInfo::visual(self.name, 8, 8, [PixelFormat::Greyscale8])
+    }
+
+    fn capture(&self, params: &Tuning) -> Result<Frame, CaptureError> {
+        self.seen.lock().unwrap().push(params.clone());
+        Ok(Frame {
+            data: FrameData::Pixels {
+                cols: 8,
+                rows: 8,
+                format: PixelFormat::Greyscale8,
+                data: Bytes::from(vec![128; 64]),
+            },
+            captured_at: SystemTime::now(),
+        })
+    }
+
+    fn default_params(&self) -> Option<Tuning> {
+        self.defaults.clone()
+    }
+}
+
+/// A source's own defaults are advertised, complete each request's parameters and drive the
+/// background loop; defaults that do not fit the spec are refused with the parameter named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sources_own_defaults() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let camera_defaults = Tuning {
+        contrast: 32.0,
+        exposure: 100,
+    };
+    let service = ImageService::new(TestImages)
+        .with_capture_interval(Some(Duration::from_millis(20)))
+        .source(Tuned {
+            name: "camera",
+            defaults: Some(camera_defaults.clone()),
+            seen: seen.clone(),
+        })
+        .unwrap();
+
+    let refused = ImageService::new(TestImages)
+        .source(Tuned {
+            name: "odd",
+            defaults: Some(Tuning {
+                contrast: 300.0,
+                exposure: 5,
+            }),
+            seen: Arc::default(),
+        })
+        .expect_err("defaults outside the spec are refused");
+    let message = format!("{:#}", anyhow::Error::from(refused));
+    assert!(
+        message.contains("\"odd\"")
+            && message.contains("contrast param has error: Default Spec Value above allowed"),
+        "{message}"
+    );
+
+    let (server, mut client) = serve(service).await;
+    let sources = client
+        .list_image_sources(ListImageSourcesRequest { header: None })
+        .await
+        .unwrap()
+        .into_inner()
+        .image_sources;
+    let spec = sources[0].custom_params.clone().unwrap();
+    assert_eq!(
+        spot_service::params::default_dict_param(&spec),
+        camera_defaults.to_dict_param(),
+        "advertised defaults"
+    );
+    // Only the defaults differ from the type's spec.
+    let mut expected_spec = Tuning::dict_spec().clone();
+    for child in expected_spec.specs.values_mut() {
+        match child.spec.as_mut().and_then(|spec| spec.spec.as_mut()) {
+            Some(Spec::DoubleSpec(contrast)) => contrast.default_value = Some(32.0),
+            Some(Spec::IntSpec(exposure)) => exposure.default_value = Some(100),
+            other => panic!("unexpected spec {other:?}"),
+        }
+    }
+    assert_eq!(spec, expected_spec);
+
+    // Without parameters: the defaults, from the background loop.
+    let plain = request(
+        "camera",
+        image::Format::Raw,
+        image::PixelFormat::GreyscaleU8,
+    );
+    let answers = get(&mut client, vec![plain.clone()]).await;
+    assert_eq!(answers[0].status, Status::Ok as i32);
+    assert!(seen.lock().unwrap().iter().all(|p| *p == camera_defaults));
+
+    // One key given: the other from the source's defaults, not the spec's.
+    let exposure_only = DictParam {
+        values: [(
+            "exposure".to_owned(),
+            CustomParam {
+                value: Some(custom_param::Value::IntValue(
+                    spot_service::proto::bosdyn::api::Int64Param { value: 7 },
+                )),
+            },
+        )]
+        .into(),
+    };
+    let answers = get(
+        &mut client,
+        vec![ImageRequest {
+            custom_params: Some(exposure_only),
+            ..plain.clone()
+        }],
+    )
+    .await;
+    assert_eq!(answers[0].status, Status::Ok as i32);
+    assert!(seen.lock().unwrap().contains(&Tuning {
+        contrast: 32.0,
+        exposure: 7,
+    }));
+
+    // A bad value is still a per-image CUSTOM_PARAMS_ERROR.
+    let answers = get(
+        &mut client,
+        vec![ImageRequest {
+            custom_params: Some(contrast(-1.0)),
+            ..plain
+        }],
+    )
+    .await;
+    assert_eq!(answers[0].status, Status::CustomParamsError as i32);
+    server.stop().await;
 }

@@ -51,10 +51,12 @@ pub const CONTRAST_MAX: f64 = 255.0;
 /// Every source's custom parameters: the official "Contrast" double.
 #[derive(Debug, Clone, PartialEq, DictParams)]
 pub struct WebCamParams {
-    /// The contrast to capture with. The official spec's default is the camera's contrast when
-    /// the service started, and its background capture thread uses 1; a spec default here is
-    /// static, so it is 1, and the background loop (which uses the spec's defaults) does as the
-    /// official one.
+    /// The contrast to capture with. The test pattern multiplies each value's distance from
+    /// mid-grey by it (1 leaves the pattern as it is); a V4L2 camera gets it as its contrast
+    /// control, and advertises the control's value when it opened as the default (through
+    /// `ImageSource::default_params`), as the official example does. The official background
+    /// capture thread always uses 1; the service's loop captures with the defaults, so that
+    /// requests without parameters are answered from it.
     #[param(
         key = "Contrast",
         display_name = "Contrast",

@@ -28,12 +28,14 @@ enum Encoding {
     Yuyv { bytes_per_line: u32 },
 }
 
-/// The camera's contrast control: its range, and the value last written.
+/// The camera's contrast control: its range, its value when the camera opened, and the value
+/// last written.
 struct Contrast {
     /// A second handle on the device, for its controls while the first one streams.
     device: Device,
     min: i32,
     max: i32,
+    initial: Option<i32>,
     current: Option<i32>,
 }
 
@@ -196,10 +198,15 @@ fn contrast_control(device: Device) -> Option<Contrast> {
         .controls()
         .filter_map(Result::ok)
         .find(|c| c.id() == Cid::CONTRAST)?;
+    let initial = device
+        .read_control_raw(Cid::CONTRAST)
+        .inspect_err(|error| tracing::warn!(%error, "could not read the camera's contrast"))
+        .ok();
     Some(Contrast {
         min: description.minimum(),
         max: description.maximum(),
-        current: None,
+        initial,
+        current: initial,
         device,
     })
 }
@@ -214,6 +221,15 @@ impl ImageSource for V4lCamera {
             self.rows,
             [PixelFormat::Rgb8, PixelFormat::Greyscale8],
         )
+    }
+
+    /// The camera's contrast when it opened, as the official example's spec default.
+    fn default_params(&self) -> Option<WebCamParams> {
+        let contrast = self.contrast.lock().unwrap_or_else(PoisonError::into_inner);
+        let initial = contrast.as_ref()?.initial?;
+        Some(WebCamParams {
+            contrast: f64::from(initial),
+        })
     }
 
     fn capture(&self, params: &WebCamParams) -> Result<Frame, CaptureError> {

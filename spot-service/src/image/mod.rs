@@ -43,7 +43,7 @@ mod wire;
 
 pub use frame::{Frame, FrameData, ImageFormat, PixelFormat};
 pub use service::{
-    DEFAULT_CAPTURE_INTERVAL, DEFAULT_MAX_FRAME_AGE, DuplicateSource, ImageService,
-    ImageServiceInfo, SERVICE_TYPE,
+    DEFAULT_CAPTURE_INTERVAL, DEFAULT_MAX_FRAME_AGE, ImageService, ImageServiceInfo, SERVICE_TYPE,
+    SourceError,
 };
 pub use source::{CaptureError, ImageSource, ImageType, PinholeIntrinsics, SourceInfo};

@@ -11,10 +11,11 @@ use tokio::sync::{OnceCell, watch};
 use super::encode::{self, EncodeError, EncodeSpec, Encoded, JpegEncoder, ResizeRatio};
 use super::frame::{Frame, ImageFormat, PixelFormat};
 use super::source::{ImageSource, SourceInfo};
-use crate::params::DictParams;
+use crate::params::{DictParams, SpecError, dict_spec_with_defaults, merge_dict_param};
 use crate::proto::bosdyn::api::image_response::Status;
 use crate::proto::bosdyn::api::{
-    self, CaptureParameters, DictParam, Image, ImageCapture, ImageRequest, ImageResponse, image,
+    self, CaptureParameters, DictParam, Image, ImageCapture, ImageRequest, ImageResponse,
+    dict_param, image,
 };
 
 /// Converts a local capture time into the timestamp sent (robot time, with time sync).
@@ -106,6 +107,35 @@ enum FaultState {
     Raised,
 }
 
+/// A source's own [`ImageSource::default_params`].
+pub(crate) struct SourceDefaults<P> {
+    /// The parameters' spec, advertising them as its defaults.
+    spec: dict_param::Spec,
+    params: P,
+    /// `params` as a value, under which each request's parameters are merged.
+    value: DictParam,
+}
+
+impl<P: DictParams> SourceDefaults<P> {
+    /// `source`'s default parameters, if it has its own.
+    ///
+    /// # Errors
+    ///
+    /// They do not fit the spec (see [`dict_spec_with_defaults`]).
+    pub(crate) fn of<S: ImageSource<Params = P>>(source: &S) -> Result<Option<Self>, SpecError> {
+        let Some(params) = source.default_params() else {
+            return Ok(None);
+        };
+        let value = params.to_dict_param();
+        let spec = dict_spec_with_defaults(P::dict_spec(), &value)?;
+        Ok(Some(Self {
+            spec,
+            params,
+            value,
+        }))
+    }
+}
+
 /// One source of a service.
 pub(crate) struct SourceRuntime<S: ImageSource> {
     source: Arc<S>,
@@ -116,6 +146,9 @@ pub(crate) struct SourceRuntime<S: ImageSource> {
     /// The parameters of the background captures; `None` until known (the spec's defaults do
     /// not parse only for a broken hand-written spec; the first request then sets them).
     loop_params: Mutex<Option<S::Params>>,
+    /// The source's [`ImageSource::default_params`], under which each request's parameters
+    /// are merged; `None` when the spec's defaults are the source's.
+    request_defaults: Option<DictParam>,
     loop_started: OnceLock<()>,
     /// Held while capturing: one capture at a time per source (a camera is one device), and
     /// requests that arrive together share one capture instead of each holding its own frame.
@@ -125,9 +158,14 @@ pub(crate) struct SourceRuntime<S: ImageSource> {
 }
 
 impl<S: ImageSource> SourceRuntime<S> {
-    /// Serves `source`, described by `info` (its [`ImageSource::info`], read once), with
-    /// `context`.
-    pub(crate) fn new(source: S, info: SourceInfo, context: Arc<ServiceContext>) -> Self {
+    /// Serves `source`, described by `info` (its [`ImageSource::info`], read once), with its
+    /// own `defaults` if any, and `context`.
+    pub(crate) fn new(
+        source: S,
+        info: SourceInfo,
+        defaults: Option<SourceDefaults<S::Params>>,
+        context: Arc<ServiceContext>,
+    ) -> Self {
         let mut proto = info.to_proto();
         let native = info.pixel_formats.first().copied();
         proto.image_formats = [ImageFormat::Jpeg, ImageFormat::Raw]
@@ -141,8 +179,15 @@ impl<S: ImageSource> SourceRuntime<S> {
             })
             .map(|format| format.to_proto() as i32)
             .collect();
-        proto.custom_params = Some(S::Params::dict_spec().clone());
-        let loop_params = S::Params::from_dict_param(&DictParam::default()).ok();
+        let (spec, loop_params, request_defaults) = match defaults {
+            Some(defaults) => (defaults.spec, Some(defaults.params), Some(defaults.value)),
+            None => (
+                S::Params::dict_spec().clone(),
+                S::Params::from_dict_param(&DictParam::default()).ok(),
+                None,
+            ),
+        };
+        proto.custom_params = Some(spec);
         Self {
             source: Arc::new(source),
             info,
@@ -150,6 +195,7 @@ impl<S: ImageSource> SourceRuntime<S> {
             context,
             latest: Mutex::new(None),
             loop_params: Mutex::new(loop_params),
+            request_defaults,
             loop_started: OnceLock::new(),
             capturing: tokio::sync::Mutex::new(()),
             fault: Mutex::new(FaultState::Unknown),
@@ -368,7 +414,11 @@ impl<S: ImageSource> ServedSource for SourceRuntime<S> {
         };
         let empty = DictParam::default();
         let custom = request.custom_params.as_ref().unwrap_or(&empty);
-        let params = match S::Params::from_dict_param(custom) {
+        let parsed = match &self.request_defaults {
+            Some(defaults) => S::Params::from_dict_param(&merge_dict_param(defaults, custom)),
+            None => S::Params::from_dict_param(custom),
+        };
+        let params = match parsed {
             Ok(params) => params,
             Err(error) => {
                 return ImageResponse {
@@ -503,7 +553,7 @@ mod tests {
             capture_interval: None,
             max_frame_age: Duration::from_secs(60),
         });
-        let runtime = Arc::new(SourceRuntime::new(source, info, context));
+        let runtime = Arc::new(SourceRuntime::new(source, info, None, context));
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let runtime = runtime.clone();

@@ -11,12 +11,15 @@ use tonic::server::NamedService;
 use tonic::{Request, Response};
 
 use super::encode::JpegEncoder;
-use super::runtime::{Clock, FaultSink, ServedSource, ServiceContext, SourceRuntime};
+use super::runtime::{
+    Clock, FaultSink, ServedSource, ServiceContext, SourceDefaults, SourceRuntime,
+};
 use super::source::ImageSource;
 use super::wire;
 use crate::ServiceRoutes;
 use crate::fault::{FaultClient, FaultReporter, fault_id};
 use crate::header::{MethodInfo, handle_unary};
+use crate::params::SpecError;
 use crate::proto::bosdyn::api::image_response::Status as ImageStatus;
 use crate::proto::bosdyn::api::{
     GetImageRequest, GetImageResponse, ImageResponse, ListImageSourcesRequest,
@@ -44,10 +47,22 @@ pub trait ImageServiceInfo: Send + Sync + 'static {
     const METADATA: ServiceMetadata;
 }
 
-/// Two sources of one service have the same name.
+/// Why [`ImageService::source`] refused a source.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("image source {0:?} is already in this service")]
-pub struct DuplicateSource(pub String);
+pub enum SourceError {
+    /// Another source of this service has the same name.
+    #[error("image source {0:?} is already in this service")]
+    Duplicate(String),
+    /// The source's [`ImageSource::default_params`] do not fit its parameters' spec.
+    #[error("the default parameters of image source {name:?} do not fit its spec")]
+    Defaults {
+        /// The source's name.
+        name: String,
+        /// What does not fit.
+        #[source]
+        error: SpecError,
+    },
+}
 
 type PendingSource = Box<dyn FnOnce(Arc<ServiceContext>) -> Arc<dyn ServedSource> + Send + Sync>;
 
@@ -107,15 +122,20 @@ impl<I: ImageServiceInfo> ImageService<I> {
     ///
     /// # Errors
     ///
-    /// Another source of this service has the same name.
-    pub fn source<S: ImageSource>(mut self, source: S) -> Result<Self, DuplicateSource> {
+    /// Another source of this service has the same name, or the source's
+    /// [`default_params`](ImageSource::default_params) do not fit its spec.
+    pub fn source<S: ImageSource>(mut self, source: S) -> Result<Self, SourceError> {
         let info = source.info();
         if self.names.contains(&info.name) {
-            return Err(DuplicateSource(info.name));
+            return Err(SourceError::Duplicate(info.name));
         }
+        let defaults = SourceDefaults::of(&source).map_err(|error| SourceError::Defaults {
+            name: info.name.clone(),
+            error,
+        })?;
         self.names.push(info.name.clone());
         self.sources.push(Box::new(move |context| {
-            Arc::new(SourceRuntime::new(source, info, context)) as Arc<dyn ServedSource>
+            Arc::new(SourceRuntime::new(source, info, defaults, context)) as Arc<dyn ServedSource>
         }));
         Ok(self)
     }

@@ -192,7 +192,10 @@ use crate::proto::bosdyn::api::{
     CustomParamError, DictParam, OneOfParam, dict_param, one_of_param,
 };
 
-pub use defaults::{default_custom_param, default_dict_param, default_one_of_param};
+pub use defaults::{
+    default_custom_param, default_dict_param, default_one_of_param, dict_spec_with_defaults,
+    merge_dict_param,
+};
 pub use spot_service_macros::{DictParams, OneOfParams};
 pub use validate::{
     validate_custom_param_spec, validate_custom_param_value, validate_dict_spec,

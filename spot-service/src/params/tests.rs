@@ -1742,3 +1742,181 @@ fn any_value_of_any_kind_is_an_answer_not_a_panic() {
         }
     }
 }
+
+// ---- Defaults from values, and values over defaults ------------------------------------------
+
+/// A spec with one parameter of each kind that has a default, and a one-of of two dicts.
+fn tunable_spec() -> dict_param::Spec {
+    dict_spec(vec![
+        ("level", int_spec(Some(1), Some(0), Some(10))),
+        ("gain", double_spec(Some(1.0), Some(0.0), Some(255.0))),
+        ("mode", string_spec(&["fast", "slow"], false, "fast")),
+        ("on", bool_spec(Some(false))),
+        ("area", roi_spec(true, false, None)),
+        (
+            "inner",
+            dict_spec_kind(vec![("depth", int_spec(Some(2), Some(0), Some(5)))]),
+        ),
+        (
+            "style",
+            one_of_spec(
+                "plain",
+                vec![
+                    ("plain", dict_spec(vec![])),
+                    (
+                        "fancy",
+                        dict_spec(vec![("shine", double_spec(Some(0.5), None, None))]),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "points",
+            list_spec(Some(int_spec(None, None, None)), None, None),
+        ),
+    ])
+}
+
+/// Every kind of default is set from the value, and the result's own defaults are that value.
+#[test]
+fn spec_defaults_from_a_value() {
+    let defaults = dict(vec![
+        ("level", int(7)),
+        ("gain", double(32.0)),
+        ("mode", string("slow")),
+        ("on", boolean(true)),
+        ("area", roi(Some(rectangle()), 640, 480)),
+        ("inner", dict_value(vec![("depth", int(4))])),
+        (
+            "style",
+            one_of("fancy", vec![("fancy", dict(vec![("shine", double(0.9))]))]),
+        ),
+        ("points", list(vec![int(1)])),
+    ]);
+    let spec = dict_spec_with_defaults(&tunable_spec(), &defaults).unwrap();
+    let mut expected = defaults.clone();
+    // A list spec has no default: the spec's own (no element) stays.
+    expected.values.insert("points".into(), list(vec![]));
+    // The default region is the area alone, and a one-of's default holds every key's dict.
+    expected.values.insert(
+        "area".into(),
+        CustomParam {
+            value: Some(Value::RoiValue(RegionOfInterestParam {
+                area: Some(rectangle()),
+                ..Default::default()
+            })),
+        },
+    );
+    expected.values.insert(
+        "style".into(),
+        one_of(
+            "fancy",
+            vec![
+                ("plain", dict(vec![])),
+                ("fancy", dict(vec![("shine", double(0.9))])),
+            ],
+        ),
+    );
+    assert_eq!(default_dict_param(&spec), expected);
+    // Ranges, options and the rest of the spec are untouched.
+    let AnySpec::IntSpec(level) = spec.specs["level"].spec.clone().unwrap().spec.unwrap() else {
+        panic!("level is an int");
+    };
+    assert_eq!((level.min_value, level.max_value), (Some(0), Some(10)));
+
+    // Keys left out keep their defaults.
+    let spec =
+        dict_spec_with_defaults(&tunable_spec(), &dict(vec![("gain", double(3.0))])).unwrap();
+    let value = default_dict_param(&spec);
+    assert_eq!(value.values["gain"], double(3.0));
+    assert_eq!(value.values["level"], int(1));
+    assert_eq!(value.values["mode"], string("fast"));
+}
+
+/// Defaults that do not fit are refused, each named by its path.
+#[test]
+fn spec_defaults_that_do_not_fit() {
+    let refused = |defaults: DictParam| {
+        dict_spec_with_defaults(&tunable_spec(), &defaults)
+            .unwrap_err()
+            .messages
+    };
+    assert_eq!(
+        refused(dict(vec![("gain", double(300.0))])),
+        ["gain param has error: Default Spec Value above allowed maximum value"]
+    );
+    assert_eq!(
+        refused(dict(vec![("inner", dict_value(vec![("depth", int(9))]))])),
+        ["inner.depth param has error: Default Spec Value above allowed maximum value"]
+    );
+    assert_eq!(
+        refused(dict(vec![("speed", int(1))])),
+        ["speed param has error: no such parameter in the spec"]
+    );
+    assert_eq!(
+        refused(dict(vec![("level", double(1.0))])),
+        ["level param has error: the default's type is not the spec's"]
+    );
+    assert_eq!(
+        refused(dict(vec![("style", one_of("shiny", vec![]))])),
+        ["style param has error: no such key in the spec: shiny"]
+    );
+    assert_eq!(
+        refused(dict(vec![("mode", string("medium"))])).len(),
+        1,
+        "a default not among the options"
+    );
+}
+
+/// A request's values go over the defaults: nested dicts and one-ofs key by key.
+#[test]
+fn values_merged_over_defaults() {
+    let base = dict(vec![
+        ("level", int(7)),
+        ("gain", double(32.0)),
+        (
+            "inner",
+            dict_value(vec![("depth", int(4)), ("width", int(3))]),
+        ),
+        (
+            "style",
+            one_of(
+                "plain",
+                vec![("fancy", dict(vec![("shine", double(0.9)), ("hue", int(1))]))],
+            ),
+        ),
+    ]);
+    let over = dict(vec![
+        ("gain", double(2.0)),
+        ("inner", dict_value(vec![("depth", int(1))])),
+        (
+            "style",
+            one_of("fancy", vec![("fancy", dict(vec![("hue", int(5))]))]),
+        ),
+        ("extra", boolean(true)),
+    ]);
+    let merged = merge_dict_param(&base, &over);
+    assert_eq!(
+        merged,
+        dict(vec![
+            ("level", int(7)),
+            ("gain", double(2.0)),
+            (
+                "inner",
+                dict_value(vec![("depth", int(1)), ("width", int(3))])
+            ),
+            (
+                "style",
+                one_of(
+                    "fancy",
+                    vec![("fancy", dict(vec![("shine", double(0.9)), ("hue", int(5))]))]
+                ),
+            ),
+            ("extra", boolean(true)),
+        ])
+    );
+    // A value of another kind replaces the default whole (validation then says what is wrong).
+    let merged = merge_dict_param(&base, &dict(vec![("inner", int(1))]));
+    assert_eq!(merged.values["inner"], int(1));
+    assert_eq!(merge_dict_param(&base, &DictParam::default()), base);
+}

@@ -121,6 +121,17 @@ async fn get(
     response.image_responses
 }
 
+async fn list(
+    client: &mut ImageServiceClient<Channel>,
+) -> Vec<spot_service::proto::bosdyn::api::ImageSource> {
+    client
+        .list_image_sources(ListImageSourcesRequest { header: None })
+        .await
+        .unwrap()
+        .into_inner()
+        .image_sources
+}
+
 fn contrast(value: f64) -> DictParam {
     DictParam {
         values: [(
@@ -147,12 +158,7 @@ async fn lists_sources_with_their_formats_and_spec() {
         })
         .unwrap();
     let (server, mut client) = serve(service).await;
-    let sources = client
-        .list_image_sources(ListImageSourcesRequest { header: None })
-        .await
-        .unwrap()
-        .into_inner()
-        .image_sources;
+    let sources = list(&mut client).await;
     let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["front", "back"]);
     let front = &sources[0];
@@ -566,12 +572,7 @@ async fn a_sources_own_defaults() {
     );
 
     let (server, mut client) = serve(service).await;
-    let sources = client
-        .list_image_sources(ListImageSourcesRequest { header: None })
-        .await
-        .unwrap()
-        .into_inner()
-        .image_sources;
+    let sources = list(&mut client).await;
     let spec = sources[0].custom_params.clone().unwrap();
     assert_eq!(
         spot_service::params::default_dict_param(&spec),

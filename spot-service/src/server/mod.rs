@@ -6,12 +6,13 @@
 //! message's buffers. Such a call first runs in the connection's own task, where it usually
 //! completes at once; only if it has to wait does it move to a task of its own. Answers completed
 //! there are held until the connection has no request left to hand out (or a few are ready), so
-//! that the answers to a burst of requests leave in a few writes instead of one write each. Every other
-//! request runs in a task of its own from the start and goes to tonic's routes, with the stream
-//! bridged to an HTTP body and the response body sent under HTTP/2 flow control. Both get what
-//! tonic's server gives a call: the client's `grpc-timeout` enforced, the connection's address
-//! in the request's extensions (`Request::remote_addr`), and the call dropped when the client
-//! resets its stream.
+//! that the answers to a burst of requests leave in a few writes instead of one write each.
+//!
+//! Every other request runs in a task of its own from the start and goes to tonic's routes, with
+//! the stream bridged to an HTTP body and the response body sent under HTTP/2 flow control. Both
+//! get what tonic's server gives a call: the client's `grpc-timeout` enforced, the connection's
+//! address in the request's extensions (`Request::remote_addr`), and the call dropped when the
+//! client resets its stream.
 //!
 //! The image RPCs are why this is not hyper under `tonic::transport::Server`: per call, the
 //! routing, codec and dispatch of those layers cost about as much as the whole of a

@@ -17,7 +17,7 @@ use linuxvideo::{BufType, Device};
 use prost::bytes::Bytes;
 use spot_service::image::{CaptureError, Frame, FrameData, ImageSource, PixelFormat, SourceInfo};
 
-use crate::{CameraOptions, FRAME_TIMEOUT, WebCamParams, source_name};
+use crate::{CONTRAST_MAX, CONTRAST_MIN, CameraOptions, FRAME_TIMEOUT, WebCamParams, source_name};
 
 /// What the camera sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,13 +223,19 @@ impl ImageSource for V4lCamera {
         )
     }
 
-    /// The camera's contrast when it opened, as the official example's spec default.
+    /// The camera's contrast when it opened, as the official example's spec default; the
+    /// spec's own default (1) when the camera has none, or one outside the spec's range.
     fn default_params(&self) -> Option<WebCamParams> {
         let contrast = self.contrast.lock().unwrap_or_else(PoisonError::into_inner);
-        let initial = contrast.as_ref()?.initial?;
-        Some(WebCamParams {
-            contrast: f64::from(initial),
-        })
+        let initial = f64::from(contrast.as_ref()?.initial?);
+        if !(CONTRAST_MIN..=CONTRAST_MAX).contains(&initial) {
+            tracing::warn!(
+                contrast = initial,
+                "the camera's contrast is outside the parameter's range: advertising 1"
+            );
+            return None;
+        }
+        Some(WebCamParams { contrast: initial })
     }
 
     fn capture(&self, params: &WebCamParams) -> Result<Frame, CaptureError> {

@@ -132,9 +132,12 @@ pub trait ImageSource: Send + Sync + 'static {
     /// defaults: e.g. a camera's settings as found when it opened, as the official web-cam
     /// advertises its camera's contrast. They are advertised as the spec's defaults in
     /// ListImageSources, complete every request's parameters, and are what the background loop
-    /// captures with. Read once, when the service is built; values that do not fit the spec
-    /// (see [`dict_spec_with_defaults`](crate::params::dict_spec_with_defaults)) are logged
-    /// and the spec's defaults kept. By default, `None`: the spec's defaults.
+    /// captures with. Read once, when the source is added: [`ImageService::source`] refuses
+    /// values that do not fit the spec (see
+    /// [`dict_spec_with_defaults`](crate::params::dict_spec_with_defaults)). By default,
+    /// `None`: the spec's defaults.
+    ///
+    /// [`ImageService::source`]: super::ImageService::source
     fn default_params(&self) -> Option<Self::Params> {
         None
     }

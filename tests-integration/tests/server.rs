@@ -17,6 +17,7 @@ use spot_service::proto::bosdyn::api::image_service_client::ImageServiceClient;
 use spot_service::proto::bosdyn::api::{
     GetImageRequest, ImageRequest, ImageResponse, ListImageSourcesRequest, image, image_response,
 };
+use tests_integration::bench::grpc_frame;
 use tests_integration::proto::echo_service_client::EchoServiceClient;
 use tests_integration::proto::echo_service_server::{EchoService, EchoServiceServer};
 use tests_integration::proto::{Behavior, EchoRequest, EchoResponse};
@@ -408,11 +409,7 @@ fn image_data(answer: &ImageResponse) -> &Bytes {
 
 /// `message` as one gRPC length-prefixed message.
 fn framed(message: &impl Message) -> Bytes {
-    let mut body = BytesMut::new();
-    body.put_u8(0);
-    body.put_u32(message.encoded_len() as u32);
-    message.encode(&mut body).expect("a BytesMut grows");
-    body.freeze()
+    grpc_frame(message).into()
 }
 
 /// A bare HTTP/2 client (the h2 crate), for what tonic's client cannot send or does not show.

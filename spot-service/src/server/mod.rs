@@ -38,14 +38,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::Status;
 use tonic::codegen::Service as _;
-use tonic::metadata::MetadataMap;
 use tonic::service::Routes;
 use tonic::transport::server::Connected;
 
 use self::body::{RequestBody, SendBuf, SendError, send_body};
 use crate::routes::ServiceRoutes;
 use crate::segmented::{
-    EncodedMessage, SegmentedRoute, ok_trailers, read_unary_body, response_head,
+    SegmentedReply, SegmentedRoute, ok_trailers, read_unary_body, response_head,
 };
 
 /// Pause after an accept error that is not about one connection (e.g. out of file
@@ -74,9 +73,9 @@ struct Dispatch {
 
 /// A call's answer, before it is sent.
 enum Reply {
-    /// A segmented route's response metadata and message.
-    Segmented(MetadataMap, EncodedMessage),
-    /// A whole HTTP response (tonic's, or a failed call's status).
+    /// A segmented route's answer: its message, or the status of a failed call.
+    Segmented(SegmentedReply),
+    /// A whole HTTP response (tonic's, or a timed-out call's status).
     Http(http::Response<tonic::body::Body>),
 }
 
@@ -86,51 +85,27 @@ impl From<Status> for Reply {
     }
 }
 
-/// Where one request goes.
-enum Target {
-    /// A segmented route.
-    Segmented(SegmentedRoute),
-    /// tonic's routes.
-    Tonic(Routes),
+/// A segmented route's answer to one request: the body read, the message decoded, the route
+/// run.
+async fn segmented_reply(
+    route: SegmentedRoute,
+    parts: http::request::Parts,
+    body: RequestBody,
+) -> SegmentedReply {
+    let body = read_unary_body(body).await?;
+    route(parts, body).await
 }
 
-impl Dispatch {
-    fn target(&self, path: &str) -> Target {
-        match self.segmented.get(path) {
-            Some(route) => Target::Segmented(route.clone()),
-            None => Target::Tonic(self.routes.clone()),
-        }
-    }
-}
-
-impl Target {
-    async fn reply(self, parts: http::request::Parts, body: RequestBody) -> Reply {
-        match self {
-            Target::Segmented(route) => {
-                let answer = match read_unary_body(body).await {
-                    Ok(body) => route(parts, body).await,
-                    Err(status) => Err(status),
-                };
-                match answer {
-                    Ok((metadata, message)) => Reply::Segmented(metadata, message),
-                    Err(status) => status.into(),
-                }
-            }
-            Target::Tonic(mut routes) => {
-                let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
-                // tonic's routes are always ready and never fail.
-                let Ok(()) = poll_fn(|cx| {
-                    tonic::codegen::Service::<http::Request<tonic::body::Body>>::poll_ready(
-                        &mut routes,
-                        cx,
-                    )
-                })
-                .await;
-                let Ok(response) = routes.call(request).await;
-                Reply::Http(response)
-            }
-        }
-    }
+/// tonic's answer to one request.
+async fn tonic_reply(mut routes: Routes, parts: http::request::Parts, body: RequestBody) -> Reply {
+    let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
+    // tonic's routes are always ready and never fail.
+    let Ok(()) = poll_fn(|cx| {
+        tonic::codegen::Service::<http::Request<tonic::body::Body>>::poll_ready(&mut routes, cx)
+    })
+    .await;
+    let Ok(response) = routes.call(request).await;
+    Reply::Http(response)
 }
 
 /// Serves `routes` on every connection of `incoming` until `stop`: then no connection is
@@ -208,30 +183,28 @@ where
         };
         match next {
             Some(Ok((request, respond))) => {
-                let target = dispatch.target(request.uri().path());
                 let timeout = deadline::client_timeout(request.headers());
+                let route = dispatch.segmented.get(request.uri().path()).cloned();
                 let (mut parts, body) = request.into_parts();
                 parts.extensions.insert(info.clone());
-                let inline = matches!(target, Target::Segmented(_));
-                let reply = target.reply(parts, RequestBody::new(body));
-                if inline {
-                    let mut reply = Box::pin(reply);
-                    // A segmented call usually completes at once (its body came with its
-                    // headers, its handler does not block): finished here, it saves a task and
-                    // its response leaves with the others in the connection's next write.
-                    match (&mut reply).now_or_never() {
-                        Some(Reply::Segmented(metadata, message)) => {
-                            answered.push(respond, metadata, message);
-                        }
-                        Some(reply) => {
-                            tokio::spawn(answer(respond, None, std::future::ready(reply)));
-                        }
-                        None => {
-                            tokio::spawn(answer(respond, timeout, reply));
+                let body = RequestBody::new(body);
+                match route {
+                    Some(route) => {
+                        // A segmented call usually completes at once (its body came with its
+                        // headers, its handler does not block): finished here, it saves a task
+                        // and its answer leaves with the others in the connection's next write.
+                        let mut reply = Box::pin(segmented_reply(route, parts, body));
+                        match (&mut reply).now_or_never() {
+                            Some(reply) => answered.push(respond, reply),
+                            None => {
+                                tokio::spawn(answer(respond, timeout, reply.map(Reply::Segmented)));
+                            }
                         }
                     }
-                } else {
-                    tokio::spawn(answer(respond, timeout, reply));
+                    None => {
+                        let reply = tonic_reply(dispatch.routes.clone(), parts, body);
+                        tokio::spawn(answer(respond, timeout, reply));
+                    }
                 }
             }
             Some(Err(error)) => {
@@ -259,16 +232,11 @@ const MAX_HELD: usize = 8;
 /// call and a TCP segment) of their own. Held until no request is left to accept, or until
 /// [`MAX_HELD`] are ready, the answers to a burst of requests leave together.
 #[derive(Default)]
-struct Answered(Vec<(SendResponse<SendBuf>, MetadataMap, EncodedMessage)>);
+struct Answered(Vec<(SendResponse<SendBuf>, SegmentedReply)>);
 
 impl Answered {
-    fn push(
-        &mut self,
-        respond: SendResponse<SendBuf>,
-        metadata: MetadataMap,
-        message: EncodedMessage,
-    ) {
-        self.0.push((respond, metadata, message));
+    fn push(&mut self, respond: SendResponse<SendBuf>, reply: SegmentedReply) {
+        self.0.push((respond, reply));
     }
 
     /// The next request; when there is none yet or [`MAX_HELD`] answers are held, hands the
@@ -288,8 +256,8 @@ impl Answered {
                     return polled;
                 }
             }
-            for (mut respond, metadata, message) in self.0.drain(..) {
-                if let Err(error) = send_segmented(&mut respond, metadata, message) {
+            for (mut respond, reply) in self.0.drain(..) {
+                if let Err(error) = send_segmented(&mut respond, reply) {
                     tracing::debug!(%error, "response not sent");
                 }
             }
@@ -324,7 +292,7 @@ async fn answer(
 /// Sends `reply` on the call's stream.
 async fn send_reply(respond: &mut SendResponse<SendBuf>, reply: Reply) -> Result<(), SendError> {
     match reply {
-        Reply::Segmented(metadata, message) => send_segmented(respond, metadata, message)?,
+        Reply::Segmented(reply) => send_segmented(respond, reply)?,
         Reply::Http(response) => {
             let (head, body) = response.into_parts();
             let end = http_body::Body::is_end_stream(&body);
@@ -337,12 +305,20 @@ async fn send_reply(respond: &mut SendResponse<SendBuf>, reply: Reply) -> Result
     Ok(())
 }
 
-/// Sends a segmented route's answer: h2 queues it at once, nothing to wait for.
+/// Sends a segmented route's answer (a failed call's as a trailers-only response): h2 queues it
+/// at once, nothing to wait for.
 fn send_segmented(
     respond: &mut SendResponse<SendBuf>,
-    metadata: MetadataMap,
-    message: EncodedMessage,
+    reply: SegmentedReply,
 ) -> Result<(), SendError> {
+    let (metadata, message) = match reply {
+        Ok(answer) => answer,
+        Err(status) => {
+            let head = status.into_http::<tonic::body::Body>().map(|_| ());
+            respond.send_response(head, true)?;
+            return Ok(());
+        }
+    };
     let mut stream = respond.send_response(response_head(metadata), false)?;
     // All at once: the buffers are already in memory (shared, not copied), and h2 sends them as
     // the client's window allows.

@@ -91,14 +91,12 @@ impl NamedService for Echo {
 
 /// A unary request for `/test.Echo/Echo` carrying `value`, gRPC-framed.
 fn echo_request(value: i64) -> (http::Request<()>, Bytes) {
-    let message = prost_types::Duration {
+    let mut body = Segments::new();
+    body.put_fields(&prost_types::Duration {
         seconds: value,
         nanos: 0,
-    }
-    .encode_to_vec();
-    let mut body = vec![0];
-    body.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    body.extend_from_slice(&message);
+    });
+    let body = body.into_grpc_message().unwrap().to_vec();
     let request = http::Request::post("http://localhost/test.Echo/Echo")
         .header("content-type", "application/grpc")
         .header("te", "trailers")
